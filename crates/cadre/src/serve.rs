@@ -1,0 +1,106 @@
+//! Starting the service: logging, database, migrations, HTTP, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cadre_service::settings::Settings;
+use cadre_service::{Cadre, SystemClock};
+use cadre_store::db::{redact, DbOptions};
+use cadre_store::Db;
+use cadre_web::WebConfig;
+
+use crate::config::Config;
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CADRE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Connects, migrates and prepares the service.
+pub async fn open(config: &Config) -> Result<Cadre, String> {
+    let settings = Settings::from_config(config.settings())?;
+    let options = DbOptions {
+        max_connections: config.max_connections.max(2),
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&config.database_url, &options)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", redact(&config.database_url)))?;
+    let applied = cadre_store::migrate::run(&db)
+        .await
+        .map_err(|e| format!("migrating: {e}"))?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    let cadre = Cadre::new(db, settings, Arc::new(SystemClock));
+    cadre.bootstrap().await.map_err(crate::describe)?;
+    Ok(cadre)
+}
+
+pub async fn run(config: Config, demo: bool) -> Result<(), String> {
+    init_logging(&config);
+    let cadre = open(&config).await?;
+    let demo_logins = if demo {
+        Some(crate::demo::seed(&cadre).await?)
+    } else {
+        None
+    };
+    let app = cadre_web::app(
+        cadre.clone(),
+        WebConfig {
+            max_body_bytes: config.max_body_bytes,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "cadre is listening on http://{address} (database: {})",
+        redact(&config.database_url)
+    );
+    if let Some(logins) = demo_logins {
+        println!("{logins}");
+    }
+    tracing::info!(%address, backend = cadre.db().backend().name(), "serving");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("stopped accepting requests; closing the database");
+    cadre.db().close().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,21 @@
+//! Time as the service sees it, injectable so that tests control "today".
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// "Today" is the UTC date: one calendar for every process of a deployment.
+    fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

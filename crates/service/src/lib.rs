@@ -1,0 +1,65 @@
+//! cadre's use cases. Every public operation takes the [`Actor`] who asks and decides,
+//! here and only here, whether they may: the web pages, the JSON API, the command line
+//! and bulk jobs all go through these functions, so a rule holds everywhere at once.
+
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod boundaries;
+pub mod clock;
+pub mod error;
+pub mod master_data;
+pub mod password;
+pub mod roles;
+pub mod settings;
+pub mod users;
+
+use std::sync::Arc;
+
+use cadre_store::Db;
+
+pub use actor::{Actor, RequestMeta};
+pub use clock::{Clock, SystemClock};
+pub use error::ServiceError;
+pub use settings::Settings;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Everything a use case needs, cheap to clone.
+#[derive(Clone)]
+pub struct Cadre {
+    pub(crate) db: Db,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: password::Hasher,
+    pub(crate) limiter: Arc<auth::ClientLimiter>,
+}
+
+impl Cadre {
+    pub fn new(db: Db, settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        let limiter = Arc::new(auth::ClientLimiter::new(
+            settings.login.per_client_per_minute,
+        ));
+        Self {
+            db,
+            hasher: password::Hasher::new(settings.password_hashing_threads),
+            settings: Arc::new(settings),
+            clock,
+            limiter,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Creates the built-in roles that are missing and keeps SYSTEM_ADMIN's actions
+    /// equal to the whole catalogue; run at every start.
+    pub async fn bootstrap(&self) -> Result<()> {
+        roles::ensure_builtin(self).await
+    }
+}

@@ -1,0 +1,1230 @@
+//! User accounts: create, read, edit, search, credentials; with the scope rules of
+//! delegated administration applied to every call.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use cadre_domain::action::SYSTEM_ADMIN;
+use cadre_domain::dates::{parse_date, parse_date_of_birth};
+use cadre_domain::mobile::search_digits;
+use cadre_domain::username::{with_collision_serial, FormatError, UsernameParts};
+use cadre_domain::{
+    Action, BoundaryPath, FieldError, MasterData, MobileNumber, UserField, ValidationErrors,
+};
+use cadre_store::audit::AuditQuery;
+use cadre_store::users::{self as store, UserQuery, UserQueryAny, UserRow, UserSort};
+use cadre_store::{Conn, Page, StoreError};
+
+use crate::audit::{decode_cursor_raw, encode_cursor, AuditEventView, Event};
+use crate::password::generate_password;
+use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 500;
+
+/// `?limit=`: 50 by default, at most 500.
+pub fn page_limit(limit: Option<i64>) -> Result<i64> {
+    Ok(limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE))
+}
+
+/// A user as the API shows it. Never carries a credential.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    /// `active` or `deactivated`.
+    pub status: String,
+    pub profile_complete: bool,
+    pub version: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164.
+    pub mobile_number: Option<String>,
+    pub father_or_husband_name: Option<String>,
+    pub gender: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub email: Option<String>,
+    pub correspondence_address: Option<String>,
+    pub roles: Vec<String>,
+    pub employment_type: Option<String>,
+    pub date_of_employment: Option<String>,
+    pub designation: Option<String>,
+    pub department: Option<String>,
+    pub jurisdictions: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub assignments: Vec<serde_json::Value>,
+    pub must_change_password: bool,
+    pub has_password: bool,
+    #[schema(value_type = Option<Object>)]
+    pub deactivation: Option<serde_json::Value>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// How a user gets (or does not yet get) a credential.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credential {
+    /// The administrator types a password.
+    Set { password: String },
+    /// cadre generates one, shown once in the response; it must be changed at first sign-in.
+    Generate,
+    /// An activation link sent to the user.
+    Link { channel: String },
+    /// No credential yet.
+    None,
+}
+
+/// Body of `POST /api/v1/users`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Generated from the configured format when absent.
+    pub username: Option<String>,
+    /// Shorthand for `credential: {"method": "set", "password": …}`.
+    pub password: Option<String>,
+    pub credential: Option<Credential>,
+    pub must_change_password: Option<bool>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub mobile_number: Option<String>,
+    pub father_or_husband_name: Option<String>,
+    pub gender: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub email: Option<String>,
+    pub correspondence_address: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub employment_type: Option<String>,
+    pub date_of_employment: Option<String>,
+    pub designation: Option<String>,
+    pub department: Option<String>,
+    pub jurisdictions: Option<Vec<String>>,
+}
+
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Body of `PATCH /api/v1/users/{id}`: absent fields stay, `null` clears.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Never editable: present → 422 `username_immutable`.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "double_option")]
+    pub username: Option<Option<serde_json::Value>>,
+    /// Changed through deactivate/reactivate: present → 422 `read_only`.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "double_option")]
+    pub status: Option<Option<serde_json::Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub mobile_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub father_or_husband_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub gender: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub date_of_birth: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub correspondence_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub employment_type: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub date_of_employment: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub designation: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub department: Option<Option<String>>,
+    pub roles: Option<Vec<String>>,
+    pub jurisdictions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Only when the credential was generated; shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, Default)]
+pub struct CredentialResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsernameSuggestion {
+    pub username: String,
+}
+
+/// Query of `GET /api/v1/users`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub mobile_number: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub boundary: Option<String>,
+    pub status: Option<String>,
+    pub department: Option<String>,
+    pub employment_type: Option<String>,
+    pub profile_complete: Option<bool>,
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// What an operation intends to do with a user: seeing needs the footprint to touch
+/// the actor's scope, changing needs it wholly inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    View,
+    Modify,
+}
+
+pub(crate) struct LoadedUser {
+    pub row: UserRow,
+    pub roles: Vec<String>,
+    pub jurisdictions: Vec<String>,
+}
+
+/// The scalar person fields, in one place, so create and edit validate alike.
+const PERSON_FIELDS: [UserField; 12] = [
+    UserField::FirstName,
+    UserField::LastName,
+    UserField::MobileNumber,
+    UserField::FatherOrHusbandName,
+    UserField::Gender,
+    UserField::DateOfBirth,
+    UserField::Email,
+    UserField::CorrespondenceAddress,
+    UserField::EmploymentType,
+    UserField::DateOfEmployment,
+    UserField::Designation,
+    UserField::Department,
+];
+
+impl NewUser {
+    fn person_value(&self, field: UserField) -> Option<String> {
+        match field {
+            UserField::FirstName => self.first_name.clone(),
+            UserField::LastName => self.last_name.clone(),
+            UserField::MobileNumber => self.mobile_number.clone(),
+            UserField::FatherOrHusbandName => self.father_or_husband_name.clone(),
+            UserField::Gender => self.gender.clone(),
+            UserField::DateOfBirth => self.date_of_birth.clone(),
+            UserField::Email => self.email.clone(),
+            UserField::CorrespondenceAddress => self.correspondence_address.clone(),
+            UserField::EmploymentType => self.employment_type.clone(),
+            UserField::DateOfEmployment => self.date_of_employment.clone(),
+            UserField::Designation => self.designation.clone(),
+            UserField::Department => self.department.clone(),
+            UserField::Roles | UserField::Jurisdictions => None,
+        }
+    }
+}
+
+impl UserPatch {
+    fn person_value(&self, field: UserField) -> Option<Option<String>> {
+        match field {
+            UserField::FirstName => self.first_name.clone(),
+            UserField::LastName => self.last_name.clone(),
+            UserField::MobileNumber => self.mobile_number.clone(),
+            UserField::FatherOrHusbandName => self.father_or_husband_name.clone(),
+            UserField::Gender => self.gender.clone(),
+            UserField::DateOfBirth => self.date_of_birth.clone(),
+            UserField::Email => self.email.clone(),
+            UserField::CorrespondenceAddress => self.correspondence_address.clone(),
+            UserField::EmploymentType => self.employment_type.clone(),
+            UserField::DateOfEmployment => self.date_of_employment.clone(),
+            UserField::Designation => self.designation.clone(),
+            UserField::Department => self.department.clone(),
+            UserField::Roles | UserField::Jurisdictions => None,
+        }
+    }
+}
+
+fn text_field(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            "control characters are not allowed",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn email(value: &str) -> Result<String, FieldError> {
+    let invalid = || {
+        FieldError::new(
+            "email",
+            "invalid_email",
+            format!("'{value}' is not an email address"),
+        )
+    };
+    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-'));
+    if local.is_empty() || local.contains('@') || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(value.to_owned())
+}
+
+/// Validates one person field and writes its normalised value into `row`; `None`
+/// (or an empty string) clears it.
+fn apply_person_field(
+    row: &mut UserRow,
+    field: UserField,
+    raw: Option<String>,
+    cadre: &Cadre,
+    master: &MasterData,
+) -> Result<(), FieldError> {
+    let value = raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let name = field.name();
+    let today = cadre.clock.today();
+    match field {
+        UserField::MobileNumber => {
+            let number = value
+                .map(|v| MobileNumber::parse(&v, cadre.settings.default_country))
+                .transpose()?;
+            row.mobile_number = number.as_ref().map(|n| n.e164().to_owned());
+            row.mobile_national = number.map(|n| n.national().to_owned());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let normalised = match value {
+        None => None,
+        Some(v) => Some(match field {
+            UserField::FirstName
+            | UserField::LastName
+            | UserField::FatherOrHusbandName
+            | UserField::Designation => text_field(name, &v, 100)?,
+            UserField::CorrespondenceAddress => text_field(name, &v, 500)?,
+            UserField::Email => email(&v)?,
+            UserField::Gender => master.resolve("genders", name, &v)?,
+            UserField::EmploymentType => master.resolve("employment_types", name, &v)?,
+            UserField::Department => master.resolve("departments", name, &v)?,
+            UserField::DateOfBirth => parse_date_of_birth(&v, today)?.to_string(),
+            UserField::DateOfEmployment => parse_date(name, &v)?.to_string(),
+            UserField::MobileNumber | UserField::Roles | UserField::Jurisdictions => v,
+        }),
+    };
+    let slot = match field {
+        UserField::FirstName => &mut row.first_name,
+        UserField::LastName => &mut row.last_name,
+        UserField::FatherOrHusbandName => &mut row.father_or_husband_name,
+        UserField::Gender => &mut row.gender,
+        UserField::DateOfBirth => &mut row.date_of_birth,
+        UserField::Email => &mut row.email,
+        UserField::CorrespondenceAddress => &mut row.correspondence_address,
+        UserField::EmploymentType => &mut row.employment_type,
+        UserField::DateOfEmployment => &mut row.date_of_employment,
+        UserField::Designation => &mut row.designation,
+        UserField::Department => &mut row.department,
+        UserField::MobileNumber | UserField::Roles | UserField::Jurisdictions => return Ok(()),
+    };
+    *slot = normalised;
+    Ok(())
+}
+
+/// Which required fields `row` (with these roles and jurisdictions) lacks.
+fn missing_required(
+    cadre: &Cadre,
+    row: &UserRow,
+    roles: &[String],
+    jurisdictions: &[String],
+) -> Vec<UserField> {
+    cadre
+        .settings
+        .required_fields
+        .fields()
+        .iter()
+        .copied()
+        .filter(|field| match field {
+            UserField::Roles => roles.is_empty(),
+            UserField::Jurisdictions => jurisdictions.is_empty(),
+            UserField::FirstName => row.first_name.is_none(),
+            UserField::LastName => row.last_name.is_none(),
+            UserField::MobileNumber => row.mobile_number.is_none(),
+            UserField::FatherOrHusbandName => row.father_or_husband_name.is_none(),
+            UserField::Gender => row.gender.is_none(),
+            UserField::DateOfBirth => row.date_of_birth.is_none(),
+            UserField::Email => row.email.is_none(),
+            UserField::CorrespondenceAddress => row.correspondence_address.is_none(),
+            UserField::EmploymentType => row.employment_type.is_none(),
+            UserField::DateOfEmployment => row.date_of_employment.is_none(),
+            UserField::Designation => row.designation.is_none(),
+            UserField::Department => row.department.is_none(),
+        })
+        .collect()
+}
+
+fn dedupe(values: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    values
+        .iter()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
+}
+
+impl Cadre {
+    /// Loads a user for `actor`, enforcing scope: invisible users do not exist (404);
+    /// visible users outside one's governance, and system administrators for anyone
+    /// else, cannot be changed (403).
+    pub(crate) async fn load_target(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        id: &str,
+        mode: Target,
+    ) -> Result<LoadedUser> {
+        let row = store::get_by_id(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let ids = [row.id.clone()];
+        let roles = store::roles_of(conn, &ids)
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let jurisdiction_paths = store::jurisdictions_of(conn, &ids)
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let footprint: Vec<BoundaryPath> =
+            jurisdiction_paths.iter().map(|(_, p)| p.clone()).collect();
+        if !actor.scope.sees(&footprint) {
+            return Err(ServiceError::NotFound);
+        }
+        if mode == Target::Modify {
+            if roles.iter().any(|r| r == SYSTEM_ADMIN) && !actor.is_system_admin() {
+                return Err(ServiceError::forbidden(
+                    "system_admin_only",
+                    "only a system administrator may change a system administrator",
+                ));
+            }
+            if !actor.scope.governs(&footprint) {
+                return Err(ServiceError::forbidden(
+                    "outside_scope",
+                    "this user is also tied to boundaries outside your scope",
+                ));
+            }
+        }
+        Ok(LoadedUser {
+            row,
+            roles,
+            jurisdictions: jurisdiction_paths.into_iter().map(|(c, _)| c).collect(),
+        })
+    }
+
+    pub(crate) async fn user_view(&self, conn: &mut Conn, row: UserRow) -> Result<UserView> {
+        Ok(self
+            .user_views(conn, vec![row])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound)?)
+    }
+
+    pub(crate) async fn user_views(
+        &self,
+        conn: &mut Conn,
+        rows: Vec<UserRow>,
+    ) -> Result<Vec<UserView>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut roles = store::roles_of(conn, &ids).await?;
+        let mut jurisdictions = store::jurisdictions_of(conn, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let roles = roles.remove(&r.id).unwrap_or_default();
+                let jurisdictions = jurisdictions
+                    .remove(&r.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(c, _)| c)
+                    .collect();
+                view(r, roles, jurisdictions)
+            })
+            .collect())
+    }
+
+    /// Checks role codes: they exist, and the actor may hand each of them out.
+    async fn check_roles(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        roles: &[String],
+        already: &[String],
+        errors: &mut ValidationErrors,
+    ) -> Result<()> {
+        let known = cadre_store::roles::actions_of(conn, roles).await?;
+        let mut granted = Vec::new();
+        for (i, role) in roles.iter().enumerate() {
+            match known.get(role) {
+                None => errors.add(
+                    format!("roles[{i}]"),
+                    "unknown_role",
+                    format!("'{role}' is not a role"),
+                ),
+                Some(actions) if !already.contains(role) => {
+                    if role == SYSTEM_ADMIN && !actor.is_system_admin() {
+                        return Err(ServiceError::forbidden(
+                            "system_admin_only",
+                            "only a system administrator may grant SYSTEM_ADMIN",
+                        ));
+                    }
+                    granted.extend(actions.iter().cloned());
+                }
+                Some(_) => {}
+            }
+        }
+        self.ensure_no_escalation(actor, &granted)
+    }
+
+    /// Checks boundary codes: they exist and lie inside the actor's scope.
+    async fn check_jurisdictions(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        codes: &[String],
+        errors: &mut ValidationErrors,
+    ) -> Result<()> {
+        let found = cadre_store::boundaries::get_many(conn, codes).await?;
+        for (i, code) in codes.iter().enumerate() {
+            let field = format!("jurisdictions[{i}]");
+            match found.iter().find(|b| &b.code == code) {
+                None => errors.add(
+                    field,
+                    "unknown_boundary",
+                    format!("boundary '{code}' does not exist"),
+                ),
+                Some(b) if !actor.scope.covers(&b.path()) => errors.add(
+                    field,
+                    "boundary_outside_scope",
+                    format!("boundary '{code}' is outside your scope"),
+                ),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        input: NewUser,
+    ) -> Result<CreatedUser> {
+        actor.require(Action::UserCreate)?;
+        let master = self.master_data().await?;
+        let now = self.clock.now();
+        let now_s = cadre_store::timestamp(now);
+        let mut errors = ValidationErrors::new();
+        let mut row = UserRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            status: "active".into(),
+            version: 1,
+            created_by: Some(actor.user_id.clone()),
+            created_at: now_s.clone(),
+            updated_at: now_s.clone(),
+            ..UserRow::default()
+        };
+        for field in PERSON_FIELDS {
+            if let Err(e) =
+                apply_person_field(&mut row, field, input.person_value(field), self, &master)
+            {
+                errors.push(e);
+            }
+        }
+        let roles = dedupe(input.roles.as_deref().unwrap_or_default());
+        let jurisdictions = dedupe(input.jurisdictions.as_deref().unwrap_or_default());
+        let credential = match (input.credential.clone(), input.password.clone()) {
+            (Some(_), Some(_)) => {
+                errors.add(
+                    "password",
+                    "conflicting_fields",
+                    "give either password or credential, not both",
+                );
+                Credential::None
+            }
+            (Some(c), None) => c,
+            (None, Some(password)) => Credential::Set { password },
+            (None, None) => Credential::None,
+        };
+        let explicit_username = match input
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(raw) => errors
+                .check(self.settings.username_rule.parse(raw))
+                .map(|u| u.into_string()),
+            None => None,
+        };
+
+        let mut conn = self.db.reader().await?;
+        self.check_roles(&mut conn, actor, &roles, &[], &mut errors)
+            .await?;
+        self.check_jurisdictions(&mut conn, actor, &jurisdictions, &mut errors)
+            .await?;
+        let missing = missing_required(self, &row, &roles, &jurisdictions);
+        if !actor.scope.is_global() {
+            // Only global administrators may leave a profile for later; a scoped
+            // manager's new user must also land inside their scope.
+            for field in &missing {
+                errors.add(
+                    field.name(),
+                    "required",
+                    format!("{} is required", field.name()),
+                );
+            }
+            if jurisdictions.is_empty() && !missing.contains(&UserField::Jurisdictions) {
+                errors.add(
+                    "jurisdictions",
+                    "required",
+                    "give at least one boundary of your scope",
+                );
+            }
+        }
+        row.profile_complete = missing.is_empty();
+        let username_hint = explicit_username
+            .is_none()
+            .then(|| jurisdictions.first().cloned())
+            .flatten();
+        if let Credential::Set { password } = &credential {
+            let name = explicit_username.as_deref();
+            if let Err(e) =
+                self.settings
+                    .password_policy
+                    .check("credential.password", password, name)
+            {
+                errors.push(e);
+            }
+        }
+        errors.into_result()?;
+
+        let (hash, must_change, generated) = self
+            .credential_material(&credential, explicit_username.as_deref())
+            .await?;
+        row.password_hash = hash;
+        row.must_change_password = must_change || input.must_change_password.unwrap_or(false);
+        row.password_changed_at = row.password_hash.as_ref().map(|_| now_s.clone());
+
+        // A generated username can collide with one created a moment ago; try again.
+        for attempt in 0..5 {
+            row.username = match &explicit_username {
+                Some(name) => name.clone(),
+                None => {
+                    self.next_free_username(&mut conn, &row, username_hint.as_deref(), attempt)
+                        .await?
+                }
+            };
+            match self
+                .insert_user(actor, meta, &row, &roles, &jurisdictions, &credential)
+                .await
+            {
+                Ok(user) => {
+                    return Ok(CreatedUser {
+                        user,
+                        generated_password: generated,
+                    });
+                }
+                Err(e) if e.is_unique_on("username") => {
+                    if explicit_username.is_some() {
+                        return Err(ServiceError::conflict(
+                            "username_taken",
+                            format!("the username '{}' is taken", row.username),
+                        ));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::conflict(
+            "username_taken",
+            "could not find a free username; give one explicitly",
+        ))
+    }
+
+    async fn insert_user(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        row: &UserRow,
+        roles: &[String],
+        jurisdictions: &[String],
+        credential: &Credential,
+    ) -> std::result::Result<UserView, InsertError> {
+        let mut tx = self.db.begin().await?;
+        store::insert(&mut tx, row).await?;
+        store::replace_roles(&mut tx, &row.id, roles).await?;
+        store::replace_jurisdictions(&mut tx, &row.id, jurisdictions).await?;
+        let view = view(row.clone(), roles.to_vec(), jurisdictions.to_vec());
+        let mut after = serde_json::to_value(&view).unwrap_or_default();
+        after["credential_method"] = serde_json::json!(credential_name(credential));
+        self.record_by(
+            &mut tx,
+            actor,
+            meta,
+            Event::new("user.create")
+                .target("user", &row.id, &row.username)
+                .after(after),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(view)
+    }
+
+    /// Hash, must-change flag and the password to show once, for a credential choice.
+    async fn credential_material(
+        &self,
+        credential: &Credential,
+        _username: Option<&str>,
+    ) -> Result<(Option<String>, bool, Option<String>)> {
+        match credential {
+            Credential::Set { password } => {
+                Ok((Some(self.hasher.hash(password).await?), false, None))
+            }
+            Credential::Generate => {
+                let password = generate_password();
+                Ok((
+                    Some(self.hasher.hash(&password).await?),
+                    true,
+                    Some(password),
+                ))
+            }
+            Credential::None => Ok((None, false, None)),
+            Credential::Link { .. } => Err(ServiceError::invalid(
+                "credential.channel",
+                "channel_not_configured",
+                "no SMS or email channel is configured to send activation links",
+            )),
+        }
+    }
+
+    /// The first free username for the configured format: `maria.lopes`, then
+    /// `maria.lopes2`…; formats with `{serial}` count from 1.
+    async fn next_free_username(
+        &self,
+        conn: &mut Conn,
+        row: &UserRow,
+        boundary: Option<&str>,
+        skip: u32,
+    ) -> Result<String> {
+        let format = &self.settings.username_format;
+        let parts = UsernameParts {
+            first_name: row.first_name.as_deref(),
+            last_name: row.last_name.as_deref(),
+            mobile_national: row.mobile_national.as_deref(),
+            boundary,
+        };
+        let missing = |e: FormatError| {
+            ServiceError::invalid(
+                "username",
+                "required",
+                format!(
+                    "give a username, or {} for the format {}",
+                    e.to_string()
+                        .trim_start_matches("the username format needs "),
+                    format.as_str()
+                ),
+            )
+        };
+        let base = format.render(&parts, 1).map_err(missing)?;
+        let stem = if format.has_serial() {
+            format
+                .render(&parts, 0)
+                .map_err(missing)?
+                .trim_end_matches('0')
+                .to_owned()
+        } else {
+            base.clone()
+        };
+        let taken: BTreeSet<String> = store::usernames_starting_with(conn, &stem)
+            .await?
+            .into_iter()
+            .collect();
+        let mut skipped = 0;
+        for n in 1..100_000u32 {
+            let candidate = if format.has_serial() {
+                format.render(&parts, n).map_err(missing)?
+            } else {
+                with_collision_serial(&base, n)
+            };
+            if taken.contains(&candidate) || self.settings.username_rule.parse(&candidate).is_err()
+            {
+                if n == 1 && self.settings.username_rule.parse(&candidate).is_err() {
+                    return Err(ServiceError::invalid("username", "invalid_username", format!("the generated username '{candidate}' does not follow the username rule; give one")));
+                }
+                continue;
+            }
+            if skipped < skip {
+                skipped += 1;
+                continue;
+            }
+            return Ok(candidate);
+        }
+        Err(ServiceError::conflict(
+            "username_taken",
+            "no free username for this name; give one explicitly",
+        ))
+    }
+
+    pub async fn suggest_username(
+        &self,
+        actor: &Actor,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        mobile_number: Option<String>,
+        boundary: Option<String>,
+    ) -> Result<UsernameSuggestion> {
+        actor.require(Action::UserCreate)?;
+        let mut row = UserRow {
+            first_name,
+            last_name,
+            ..UserRow::default()
+        };
+        if let Some(mobile) = mobile_number.filter(|m| !m.trim().is_empty()) {
+            let number = MobileNumber::parse(&mobile, self.settings.default_country)?;
+            row.mobile_national = Some(number.national().to_owned());
+        }
+        let mut conn = self.db.reader().await?;
+        let username = self
+            .next_free_username(&mut conn, &row, boundary.as_deref(), 0)
+            .await?;
+        Ok(UsernameSuggestion { username })
+    }
+
+    pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<UserView> {
+        actor.require(Action::UserRead)?;
+        let mut conn = self.db.reader().await?;
+        let target = self.load_target(&mut conn, actor, id, Target::View).await?;
+        Ok(view(target.row, target.roles, target.jurisdictions))
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        if_match: Option<i64>,
+        patch: UserPatch,
+    ) -> Result<UserView> {
+        actor.require(Action::UserUpdate)?;
+        let mut errors = ValidationErrors::new();
+        if patch.username.is_some() {
+            errors.add(
+                "username",
+                "username_immutable",
+                "a username can never be changed",
+            );
+        }
+        if patch.status.is_some() {
+            errors.add(
+                "status",
+                "read_only",
+                "use the deactivate and reactivate operations",
+            );
+        }
+        errors.clone().into_result()?;
+        let master = self.master_data().await?;
+        let mut tx = self.db.begin().await?;
+        let target = self.load_target(&mut tx, actor, id, Target::Modify).await?;
+        if let Some(expected) = if_match {
+            if expected != target.row.version {
+                return Err(ServiceError::StaleVersion);
+            }
+        }
+        let before = view(
+            target.row.clone(),
+            target.roles.clone(),
+            target.jurisdictions.clone(),
+        );
+        let mut row = target.row.clone();
+        for field in PERSON_FIELDS {
+            if let Some(value) = patch.person_value(field) {
+                if let Err(e) = apply_person_field(&mut row, field, value, self, &master) {
+                    errors.push(e);
+                }
+            }
+        }
+        let roles = patch
+            .roles
+            .as_deref()
+            .map(dedupe)
+            .unwrap_or_else(|| target.roles.clone());
+        let jurisdictions = patch
+            .jurisdictions
+            .as_deref()
+            .map(dedupe)
+            .unwrap_or_else(|| target.jurisdictions.clone());
+        if patch.roles.is_some() {
+            self.check_roles(&mut tx, actor, &roles, &target.roles, &mut errors)
+                .await?;
+            if target.roles.iter().any(|r| r == SYSTEM_ADMIN)
+                && !roles.iter().any(|r| r == SYSTEM_ADMIN)
+                && actor.user_id == row.id
+            {
+                errors.add(
+                    "roles",
+                    "cannot_remove_own_admin",
+                    "you cannot remove SYSTEM_ADMIN from yourself",
+                );
+            }
+        }
+        if patch.jurisdictions.is_some() {
+            self.check_jurisdictions(&mut tx, actor, &jurisdictions, &mut errors)
+                .await?;
+            if !actor.scope.is_global() && jurisdictions.is_empty() {
+                errors.add(
+                    "jurisdictions",
+                    "required",
+                    "a user you manage must keep a boundary of your scope",
+                );
+            }
+        }
+        // A complete profile must not lose a required field.
+        let missing = missing_required(self, &row, &roles, &jurisdictions);
+        if target.row.profile_complete {
+            for field in &missing {
+                errors.add(
+                    field.name(),
+                    "required",
+                    format!("{} is required", field.name()),
+                );
+            }
+        }
+        errors.into_result()?;
+        row.profile_complete = missing.is_empty();
+        row.version = target.row.version + 1;
+        row.updated_at = cadre_store::timestamp(self.clock.now());
+        if !store::update(&mut tx, &row, target.row.version).await? {
+            return Err(ServiceError::StaleVersion);
+        }
+        if patch.roles.is_some() {
+            store::replace_roles(&mut tx, &row.id, &roles).await?;
+        }
+        if patch.jurisdictions.is_some() {
+            store::replace_jurisdictions(&mut tx, &row.id, &jurisdictions).await?;
+        }
+        let after = view(row.clone(), roles, jurisdictions);
+        self.record_by(
+            &mut tx,
+            actor,
+            meta,
+            Event::new("user.update")
+                .target("user", &row.id, &row.username)
+                .before(&before)
+                .after(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Sets, generates or clears a user's credential; their sessions end.
+    pub async fn set_credentials(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        credential: Credential,
+    ) -> Result<CredentialResult> {
+        actor.require(Action::UserCredentials)?;
+        let target = {
+            let mut conn = self.db.reader().await?;
+            self.load_target(&mut conn, actor, id, Target::Modify)
+                .await?
+        };
+        if let Credential::Set { password } = &credential {
+            self.settings.password_policy.check(
+                "credential.password",
+                password,
+                Some(&target.row.username),
+            )?;
+        }
+        let (hash, must_change, generated) = self
+            .credential_material(&credential, Some(&target.row.username))
+            .await?;
+        let now = cadre_store::timestamp(self.clock.now());
+        let mut tx = self.db.begin().await?;
+        store::set_password(&mut tx, &target.row.id, hash.as_deref(), must_change, &now).await?;
+        let ended = cadre_store::sessions::revoke_all_for_user(
+            &mut tx,
+            &target.row.id,
+            None,
+            "credential_reset",
+            &now,
+        )
+        .await?;
+        self.record_by(
+            &mut tx,
+            actor,
+            meta,
+            Event::new("user.credentials").target("user", &target.row.id, &target.row.username).after(serde_json::json!({
+                "method": credential_name(&credential), "must_change_password": must_change, "sessions_ended": ended,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CredentialResult {
+            generated_password: generated,
+        })
+    }
+
+    pub async fn user_history(
+        &self,
+        actor: &Actor,
+        id: &str,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> Result<Page<AuditEventView>> {
+        actor.require(Action::UserRead)?;
+        {
+            let mut conn = self.db.reader().await?;
+            self.load_target(&mut conn, actor, id, Target::View).await?;
+        }
+        let before = match cursor {
+            Some(c) => {
+                let raw = decode_cursor_raw(&c)?;
+                let (at, id) = raw.split_once('|').ok_or_else(|| {
+                    ServiceError::invalid(
+                        "cursor",
+                        "invalid_cursor",
+                        "the cursor is not one this service issued",
+                    )
+                })?;
+                Some((at.to_owned(), id.to_owned()))
+            }
+            None => None,
+        };
+        self.audit_page(AuditQuery {
+            target: Some(id.to_owned()),
+            before,
+            limit: page_limit(limit)?,
+            ..AuditQuery::default()
+        })
+        .await
+    }
+
+    pub async fn search_users(&self, actor: &Actor, filter: UserFilter) -> Result<Page<UserView>> {
+        actor.require(Action::UserRead)?;
+        let mut errors = ValidationErrors::new();
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let status = match clean(filter.status).as_deref() {
+            None | Some("active") => Some("active".to_owned()),
+            Some("deactivated") => Some("deactivated".to_owned()),
+            Some("all") => None,
+            Some(other) => {
+                errors.add(
+                    "status",
+                    "invalid_value",
+                    format!("'{other}' is not one of active, deactivated, all"),
+                );
+                None
+            }
+        };
+        let (sort, descending) = match clean(filter.sort).as_deref() {
+            None => (UserSort::Username, false),
+            Some(s) => {
+                let (desc, key) = s.strip_prefix('-').map_or((false, s), |k| (true, k));
+                let sort = match key {
+                    "username" => UserSort::Username,
+                    "name" => UserSort::Name,
+                    "created_at" => UserSort::CreatedAt,
+                    "updated_at" => UserSort::UpdatedAt,
+                    other => {
+                        errors.add("sort", "invalid_value", format!("cannot sort by '{other}' (username, name, created_at, updated_at; '-' for descending)"));
+                        UserSort::Username
+                    }
+                };
+                (sort, desc)
+            }
+        };
+        let after = match clean(filter.cursor) {
+            Some(c) => match decode_cursor_raw(&c).ok().and_then(|raw| {
+                raw.split_once('\u{1f}')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            }) {
+                Some(pair) => Some(pair),
+                None => {
+                    errors.add(
+                        "cursor",
+                        "invalid_cursor",
+                        "the cursor is not one this service issued",
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut conn = self.db.reader().await?;
+        let boundary = match clean(filter.boundary) {
+            Some(code) => match cadre_store::boundaries::get(&mut conn, &code).await? {
+                Some(b) => Some(b.path()),
+                None => {
+                    errors.add(
+                        "boundary",
+                        "unknown_boundary",
+                        format!("boundary '{code}' does not exist"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        errors.into_result()?;
+        let country = self.settings.default_country;
+        let query = UserQuery {
+            q: clean(filter.q).map(|q| {
+                let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+                UserQueryAny {
+                    folded: cadre_domain::text::fold(&q),
+                    lower: q.to_lowercase(),
+                    digits: (digits.len() >= 3).then(|| search_digits(&q, country)),
+                }
+            }),
+            name_words: clean(filter.name)
+                .map(|n| {
+                    cadre_domain::text::fold(&n)
+                        .split(' ')
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            username_prefix: clean(filter.username).map(|u| u.to_lowercase()),
+            mobile_digits: clean(filter.mobile_number)
+                .map(|m| search_digits(&m, country))
+                .filter(|d| !d.is_empty()),
+            email_prefix: clean(filter.email).map(|e| e.to_lowercase()),
+            role: clean(filter.role),
+            boundary,
+            status,
+            department: clean(filter.department),
+            employment_type: clean(filter.employment_type),
+            profile_complete: filter.profile_complete,
+            visible_within: (!actor.scope.is_global()).then(|| actor.scope.roots().to_vec()),
+            sort,
+            descending,
+            after,
+            limit: page_limit(filter.limit)?,
+        };
+        let page = store::search(&mut conn, &query).await?;
+        let items = self.user_views(&mut conn, page.items).await?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor.map(|c| encode_cursor(&c)),
+            total: page.total,
+        })
+    }
+}
+
+fn credential_name(credential: &Credential) -> &'static str {
+    match credential {
+        Credential::Set { .. } => "set",
+        Credential::Generate => "generate",
+        Credential::Link { .. } => "link",
+        Credential::None => "none",
+    }
+}
+
+pub(crate) fn view(r: UserRow, roles: Vec<String>, jurisdictions: Vec<String>) -> UserView {
+    UserView {
+        has_password: r.password_hash.is_some(),
+        id: r.id,
+        username: r.username,
+        status: r.status,
+        profile_complete: r.profile_complete,
+        version: r.version,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        mobile_number: r.mobile_number,
+        father_or_husband_name: r.father_or_husband_name,
+        gender: r.gender,
+        date_of_birth: r.date_of_birth,
+        email: r.email,
+        correspondence_address: r.correspondence_address,
+        roles,
+        employment_type: r.employment_type,
+        date_of_employment: r.date_of_employment,
+        designation: r.designation,
+        department: r.department,
+        jurisdictions,
+        assignments: Vec::new(),
+        must_change_password: r.must_change_password,
+        deactivation: None,
+        replaced_by: None,
+        replaces: None,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// Why inserting a user failed: a username collision is retried, anything else is not.
+pub(crate) enum InsertError {
+    Store(StoreError),
+    Service(ServiceError),
+}
+
+impl InsertError {
+    fn is_unique_on(&self, needle: &str) -> bool {
+        matches!(self, InsertError::Store(e) if e.is_unique_on(needle))
+    }
+}
+
+impl From<StoreError> for InsertError {
+    fn from(e: StoreError) -> Self {
+        InsertError::Store(e)
+    }
+}
+
+impl From<ServiceError> for InsertError {
+    fn from(e: ServiceError) -> Self {
+        InsertError::Service(e)
+    }
+}
+
+impl From<InsertError> for ServiceError {
+    fn from(e: InsertError) -> Self {
+        match e {
+            InsertError::Store(e) => e.into(),
+            InsertError::Service(e) => e,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The append-only audit log. This module only ever inserts and reads: there is no
+//! update or delete here, and triggers in the schema refuse them anyway.
+
+use sqlx::any::AnyRow;
+
+use cadre_domain::BoundaryPath;
+
+use crate::db::Conn;
+use crate::error::StoreError;
+use crate::sql::{int, opt_text, text, Page, Sql};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditRow {
+    pub id: String,
+    pub occurred_at: String,
+    pub actor_id: Option<String>,
+    pub actor_username: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, occurred_at, actor_id, actor_username, action, outcome, target_type, target_id, \
+     target_label, before_json, after_json, client_addr, request_id";
+
+fn from_row(row: &AnyRow) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        id: text(row, "id")?,
+        occurred_at: text(row, "occurred_at")?,
+        actor_id: opt_text(row, "actor_id")?,
+        actor_username: opt_text(row, "actor_username")?,
+        action: text(row, "action")?,
+        outcome: text(row, "outcome")?,
+        target_type: opt_text(row, "target_type")?,
+        target_id: opt_text(row, "target_id")?,
+        target_label: opt_text(row, "target_label")?,
+        before_json: opt_text(row, "before_json")?,
+        after_json: opt_text(row, "after_json")?,
+        client_addr: opt_text(row, "client_addr")?,
+        request_id: opt_text(row, "request_id")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, e: &AuditRow) -> Result<(), StoreError> {
+    let mut sql = Sql::new(&format!("INSERT INTO audit_events ({COLUMNS}) VALUES ("));
+    sql.bind(e.id.as_str())
+        .push(", ")
+        .bind(e.occurred_at.as_str())
+        .push(", ")
+        .bind(e.actor_id.clone())
+        .push(", ")
+        .bind(e.actor_username.clone())
+        .push(", ")
+        .bind(e.action.as_str())
+        .push(", ")
+        .bind(e.outcome.as_str())
+        .push(", ")
+        .bind(e.target_type.clone())
+        .push(", ")
+        .bind(e.target_id.clone())
+        .push(", ")
+        .bind(e.target_label.clone())
+        .push(", ")
+        .bind(e.before_json.clone())
+        .push(", ")
+        .bind(e.after_json.clone())
+        .push(", ")
+        .bind(e.client_addr.clone())
+        .push(", ")
+        .bind(e.request_id.clone())
+        .push(")");
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// For actors without global scope: only events about users whose footprint
+    /// touches these subtrees, or done by `own_id`.
+    pub within: Option<(Vec<BoundaryPath>, String)>,
+    /// Newest first: continue strictly before (occurred_at, id).
+    pub before: Option<(String, String)>,
+    pub limit: i64,
+}
+
+pub async fn query(conn: &mut Conn, q: &AuditQuery) -> Result<Page<AuditRow>, StoreError> {
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(actor) = &q.actor {
+        filter
+            .push(" AND (actor_id = ")
+            .bind(actor.as_str())
+            .push(" OR actor_username = ")
+            .bind(actor.to_lowercase())
+            .push(")");
+    }
+    if let Some(target) = &q.target {
+        filter
+            .push(" AND (target_id = ")
+            .bind(target.as_str())
+            .push(" OR target_label = ")
+            .bind(target.as_str())
+            .push(")");
+    }
+    if let Some(action) = &q.action {
+        if let Some(prefix) = action.strip_suffix(".*") {
+            filter
+                .push(" AND action LIKE ")
+                .bind(format!("{}.%", cadre_domain::text::escape_like(prefix)))
+                .push(" ESCAPE '\\'");
+        } else {
+            filter.push(" AND action = ").bind(action.as_str());
+        }
+    }
+    if let Some(from) = &q.from {
+        filter.push(" AND occurred_at >= ").bind(from.as_str());
+    }
+    if let Some(to) = &q.to {
+        filter.push(" AND occurred_at < ").bind(to.as_str());
+    }
+    if let Some((subtrees, own_id)) = &q.within {
+        filter
+            .push(" AND (actor_id = ")
+            .bind(own_id.as_str())
+            .push(" OR (target_type = 'user'");
+        crate::users::push_footprint_touches(&mut filter, "target_id", subtrees);
+        filter.push("))");
+    }
+    let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_events");
+    count.append(&filter);
+    let total = match count.fetch_optional(conn).await? {
+        Some(row) => int(&row, "n")?,
+        None => 0,
+    };
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM audit_events"));
+    sql.append(&filter);
+    if let Some((at, id)) = &q.before {
+        sql.push(" AND (occurred_at < ")
+            .bind(at.as_str())
+            .push(" OR (occurred_at = ")
+            .bind(at.as_str())
+            .push(" AND id < ")
+            .bind(id.as_str())
+            .push("))");
+    }
+    sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ")
+        .bind(q.limit + 1);
+    let mut items = sql
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if items.len() as i64 > q.limit {
+        items.truncate(q.limit as usize);
+        items.last().map(|e| format!("{}|{}", e.occurred_at, e.id))
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+/// Number of events recorded, for tests and metrics.
+pub async fn count_all(conn: &mut Conn) -> Result<i64, StoreError> {
+    match Sql::new("SELECT COUNT(*) AS n FROM audit_events")
+        .fetch_optional(conn)
+        .await?
+    {
+        Some(row) => int(&row, "n"),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,36 @@
+//! cadre's persistence: one query surface over SQLite (the embedded default) and
+//! PostgreSQL (production), selected by the database URL.
+//!
+//! Queries are plain SQL shared by both backends (`$n` placeholders, `ON CONFLICT`,
+//! `RETURNING`); the few places where the dialects differ are named in [`Backend`].
+//! Every repository function takes a connection, so a use case can run several of them,
+//! and write its audit event, inside one transaction.
+
+pub mod audit;
+pub mod boundaries;
+pub mod db;
+pub mod error;
+pub mod master_data;
+pub mod migrate;
+pub mod roles;
+pub mod sessions;
+pub mod sql;
+pub mod throttle;
+pub mod users;
+
+pub use db::{Backend, Conn, Db, Tx};
+pub use error::StoreError;
+pub use sql::Page;
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, which sorts chronologically
+/// on both backends and round-trips without loss.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a stored timestamp; stored values were written by [`timestamp`].
+pub fn parse_timestamp(s: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp '{s}': {e}")))
+}

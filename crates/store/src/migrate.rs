@@ -1,0 +1,235 @@
+//! Schema migrations, written once and rendered for each backend.
+//!
+//! The statements share one text; `{bool}` and `{path}` stand for the only column types
+//! whose spelling differs, and triggers, whose syntax differs entirely, are per backend.
+//! Each migration runs in its own transaction and is recorded in `schema_migrations`.
+
+use crate::db::{Backend, Db};
+use crate::error::StoreError;
+use crate::sql::Sql;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    shared: &'static [&'static str],
+    sqlite: &'static [&'static str],
+    postgres: &'static [&'static str],
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core: boundaries, roles, users, sessions, sign-in throttle, audit, master data",
+    shared: &[
+        "CREATE TABLE boundaries (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_folded TEXT NOT NULL,
+            level TEXT NOT NULL,
+            parent_code TEXT REFERENCES boundaries(code),
+            path {path} NOT NULL,
+            depth BIGINT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE UNIQUE INDEX boundaries_path ON boundaries (path)",
+        "CREATE INDEX boundaries_parent ON boundaries (parent_code, code)",
+        "CREATE INDEX boundaries_level ON boundaries (level, code)",
+        "CREATE INDEX boundaries_name ON boundaries (name_folded)",
+        "CREATE TABLE roles (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            builtin {bool} NOT NULL,
+            field_role {bool} NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE TABLE role_actions (
+            role_code TEXT NOT NULL REFERENCES roles(code) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            PRIMARY KEY (role_code, action)
+        )",
+        "CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            status TEXT NOT NULL,
+            profile_complete {bool} NOT NULL,
+            version BIGINT NOT NULL,
+            first_name TEXT,
+            last_name TEXT,
+            name_folded TEXT NOT NULL,
+            mobile_number TEXT,
+            mobile_national TEXT,
+            father_or_husband_name TEXT,
+            gender TEXT,
+            date_of_birth TEXT,
+            email TEXT,
+            email_lower TEXT,
+            correspondence_address TEXT,
+            employment_type TEXT,
+            date_of_employment TEXT,
+            designation TEXT,
+            department TEXT,
+            password_hash TEXT,
+            must_change_password {bool} NOT NULL,
+            password_changed_at TEXT,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE UNIQUE INDEX users_username ON users (username)",
+        "CREATE INDEX users_name ON users (name_folded)",
+        "CREATE INDEX users_mobile ON users (mobile_national)",
+        "CREATE INDEX users_email ON users (email_lower)",
+        "CREATE INDEX users_created ON users (created_at, id)",
+        "CREATE TABLE user_roles (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role_code TEXT NOT NULL REFERENCES roles(code),
+            PRIMARY KEY (user_id, role_code)
+        )",
+        "CREATE INDEX user_roles_role ON user_roles (role_code, user_id)",
+        "CREATE TABLE user_jurisdictions (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            boundary_code TEXT NOT NULL REFERENCES boundaries(code),
+            PRIMARY KEY (user_id, boundary_code)
+        )",
+        "CREATE INDEX user_jurisdictions_boundary ON user_jurisdictions (boundary_code, user_id)",
+        "CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT,
+            revoke_reason TEXT,
+            client_addr TEXT,
+            user_agent TEXT
+        )",
+        "CREATE UNIQUE INDEX sessions_token ON sessions (token_hash)",
+        "CREATE INDEX sessions_user ON sessions (user_id, revoked_at)",
+        "CREATE TABLE login_throttle (
+            username TEXT PRIMARY KEY,
+            failures BIGINT NOT NULL,
+            locked_until TEXT,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE TABLE audit_events (
+            id TEXT PRIMARY KEY,
+            occurred_at TEXT NOT NULL,
+            actor_id TEXT,
+            actor_username TEXT,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            target_type TEXT,
+            target_id TEXT,
+            target_label TEXT,
+            before_json TEXT,
+            after_json TEXT,
+            client_addr TEXT,
+            request_id TEXT
+        )",
+        "CREATE INDEX audit_time ON audit_events (occurred_at, id)",
+        "CREATE INDEX audit_target ON audit_events (target_id, occurred_at)",
+        "CREATE INDEX audit_actor ON audit_events (actor_id, occurred_at)",
+        "CREATE INDEX audit_action ON audit_events (action, occurred_at)",
+        "CREATE TABLE master_data (
+            list TEXT PRIMARY KEY,
+            items_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ],
+    sqlite: &[
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+         BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+         BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+    ],
+    postgres: &[
+        "CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$",
+        "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
+         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+    ],
+}];
+
+fn render(statement: &str, backend: Backend) -> String {
+    let (boolean, path) = match backend {
+        Backend::Sqlite => ("INTEGER", "TEXT"),
+        Backend::Postgres => ("BOOLEAN", "TEXT COLLATE \"C\""),
+    };
+    statement.replace("{bool}", boolean).replace("{path}", path)
+}
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+/// Applies every migration not yet recorded. Safe to run from several processes at
+/// once on PostgreSQL: an advisory lock lets one migrate while the others wait.
+pub async fn run(db: &Db) -> Result<Vec<i64>, StoreError> {
+    let backend = db.backend();
+    let mut tx = db.begin().await?;
+    if backend == Backend::Postgres {
+        Sql::new("SELECT pg_advisory_xact_lock(7291001)")
+            .execute(&mut tx)
+            .await?;
+    }
+    Sql::new(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .execute(&mut tx)
+    .await?;
+    let applied: Vec<i64> = Sql::new("SELECT version FROM schema_migrations")
+        .fetch_all(&mut tx)
+        .await?
+        .iter()
+        .map(|row| crate::sql::int(row, "version"))
+        .collect::<Result<_, _>>()?;
+    let mut newly = Vec::new();
+    for migration in MIGRATIONS {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        let specific = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        for statement in migration.shared.iter().chain(specific) {
+            Sql::new(&render(statement, backend))
+                .execute(&mut tx)
+                .await
+                .map_err(|e| StoreError::Other(format!("migration {}: {e}", migration.version)))?;
+        }
+        Sql::new("INSERT INTO schema_migrations (version, name, applied_at) VALUES (")
+            .bind(migration.version)
+            .push(", ")
+            .bind(migration.name)
+            .push(", ")
+            .bind(crate::timestamp(chrono::Utc::now()))
+            .push(")")
+            .execute(&mut tx)
+            .await?;
+        newly.push(migration.version);
+    }
+    tx.commit().await?;
+    Ok(newly)
+}
+
+/// The versions recorded as applied, for readiness checks.
+pub async fn current_version(db: &Db) -> Result<i64, StoreError> {
+    let mut conn = db.reader().await?;
+    let row = Sql::new("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        .fetch_optional(&mut conn)
+        .await?;
+    match row {
+        Some(row) => crate::sql::int(&row, "v"),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,535 @@
+//! User accounts with their roles and jurisdictions, and user search.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+
+use cadre_domain::BoundaryPath;
+
+use crate::boundaries::push_path_in_subtrees;
+use crate::db::Conn;
+use crate::error::StoreError;
+use crate::sql::{boolean, int, opt_text, text, Page, Sql};
+
+/// One row of `users`, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub status: String,
+    pub profile_complete: bool,
+    pub version: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub mobile_number: Option<String>,
+    pub mobile_national: Option<String>,
+    pub father_or_husband_name: Option<String>,
+    pub gender: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub email: Option<String>,
+    pub correspondence_address: Option<String>,
+    pub employment_type: Option<String>,
+    pub date_of_employment: Option<String>,
+    pub designation: Option<String>,
+    pub department: Option<String>,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub password_changed_at: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl UserRow {
+    /// The accent- and case-folded full name that name search matches against.
+    pub fn name_folded(&self) -> String {
+        let full = format!(
+            "{} {}",
+            self.first_name.as_deref().unwrap_or(""),
+            self.last_name.as_deref().unwrap_or("")
+        );
+        cadre_domain::text::fold(&full)
+    }
+}
+
+const COLUMNS: &str = "id, username, status, profile_complete, version, first_name, last_name, \
+     mobile_number, mobile_national, father_or_husband_name, gender, date_of_birth, email, \
+     correspondence_address, employment_type, date_of_employment, designation, department, \
+     password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        id: text(row, "id")?,
+        username: text(row, "username")?,
+        status: text(row, "status")?,
+        profile_complete: boolean(row, "profile_complete")?,
+        version: int(row, "version")?,
+        first_name: opt_text(row, "first_name")?,
+        last_name: opt_text(row, "last_name")?,
+        mobile_number: opt_text(row, "mobile_number")?,
+        mobile_national: opt_text(row, "mobile_national")?,
+        father_or_husband_name: opt_text(row, "father_or_husband_name")?,
+        gender: opt_text(row, "gender")?,
+        date_of_birth: opt_text(row, "date_of_birth")?,
+        email: opt_text(row, "email")?,
+        correspondence_address: opt_text(row, "correspondence_address")?,
+        employment_type: opt_text(row, "employment_type")?,
+        date_of_employment: opt_text(row, "date_of_employment")?,
+        designation: opt_text(row, "designation")?,
+        department: opt_text(row, "department")?,
+        password_hash: opt_text(row, "password_hash")?,
+        must_change_password: boolean(row, "must_change_password")?,
+        password_changed_at: opt_text(row, "password_changed_at")?,
+        created_by: opt_text(row, "created_by")?,
+        created_at: text(row, "created_at")?,
+        updated_at: text(row, "updated_at")?,
+    })
+}
+
+/// Binds the person and administrative columns in `COLUMNS` order from `first_name`
+/// to `department`, shared by insert and update.
+fn bind_person(sql: &mut Sql, u: &UserRow, mut separator: impl FnMut(&mut Sql, &str)) {
+    let fields: [(&str, Option<String>); 13] = [
+        ("first_name", u.first_name.clone()),
+        ("last_name", u.last_name.clone()),
+        ("mobile_number", u.mobile_number.clone()),
+        ("mobile_national", u.mobile_national.clone()),
+        ("father_or_husband_name", u.father_or_husband_name.clone()),
+        ("gender", u.gender.clone()),
+        ("date_of_birth", u.date_of_birth.clone()),
+        ("email", u.email.clone()),
+        ("correspondence_address", u.correspondence_address.clone()),
+        ("employment_type", u.employment_type.clone()),
+        ("date_of_employment", u.date_of_employment.clone()),
+        ("designation", u.designation.clone()),
+        ("department", u.department.clone()),
+    ];
+    for (column, value) in fields {
+        separator(sql, column);
+        sql.bind(value);
+    }
+    separator(sql, "email_lower");
+    sql.bind(u.email.as_ref().map(|e| e.to_lowercase()));
+    separator(sql, "name_folded");
+    sql.bind(u.name_folded());
+}
+
+pub async fn insert(conn: &mut Conn, u: &UserRow) -> Result<(), StoreError> {
+    let mut columns = Sql::new("INSERT INTO users (id, username, status, profile_complete, version, password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at");
+    let mut values = Sql::new(") VALUES (");
+    values
+        .bind(u.id.as_str())
+        .push(", ")
+        .bind(u.username.as_str())
+        .push(", ")
+        .bind(u.status.as_str())
+        .push(", ")
+        .bind(u.profile_complete)
+        .push(", ")
+        .bind(u.version)
+        .push(", ")
+        .bind(u.password_hash.clone())
+        .push(", ")
+        .bind(u.must_change_password)
+        .push(", ")
+        .bind(u.password_changed_at.clone())
+        .push(", ")
+        .bind(u.created_by.clone())
+        .push(", ")
+        .bind(u.created_at.as_str())
+        .push(", ")
+        .bind(u.updated_at.as_str());
+    let mut names = Vec::new();
+    bind_person(&mut values, u, |sql, column| {
+        sql.push(", ");
+        names.push(column.to_owned());
+    });
+    for name in &names {
+        columns.push(", ").push(name);
+    }
+    columns.append(&values).push(")");
+    columns.execute(conn).await?;
+    Ok(())
+}
+
+/// Writes the person data, status and completeness of `u` if its stored version is
+/// still `expected_version`; returns false when someone else changed it first.
+pub async fn update(
+    conn: &mut Conn,
+    u: &UserRow,
+    expected_version: i64,
+) -> Result<bool, StoreError> {
+    let mut sql = Sql::new("UPDATE users SET status = ");
+    sql.bind(u.status.as_str())
+        .push(", profile_complete = ")
+        .bind(u.profile_complete)
+        .push(", version = ")
+        .bind(u.version)
+        .push(", updated_at = ")
+        .bind(u.updated_at.as_str());
+    bind_person(&mut sql, u, |sql, column| {
+        sql.push(", ").push(column).push(" = ");
+    });
+    sql.push(" WHERE id = ")
+        .bind(u.id.as_str())
+        .push(" AND version = ")
+        .bind(expected_version);
+    Ok(sql.execute(conn).await? == 1)
+}
+
+pub async fn set_password(
+    conn: &mut Conn,
+    id: &str,
+    hash: Option<&str>,
+    must_change: bool,
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut sql = Sql::new("UPDATE users SET password_hash = ");
+    sql.bind(hash)
+        .push(", must_change_password = ")
+        .bind(must_change)
+        .push(", password_changed_at = ")
+        .bind(now)
+        .push(", updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id);
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+pub async fn get_by_id(conn: &mut Conn, id: &str) -> Result<Option<UserRow>, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM users WHERE id = "));
+    sql.bind(id);
+    sql.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn get_by_username(
+    conn: &mut Conn,
+    username: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM users WHERE username = "));
+    sql.bind(username.to_lowercase());
+    sql.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Usernames equal to `base` or starting with it, to number a generated username.
+pub async fn usernames_starting_with(
+    conn: &mut Conn,
+    base: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut sql = Sql::new("SELECT username FROM users WHERE username LIKE ");
+    sql.bind(format!("{}%", cadre_domain::text::escape_like(base)))
+        .push(" ESCAPE '\\'");
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| text(row, "username"))
+        .collect()
+}
+
+pub async fn replace_roles(
+    conn: &mut Conn,
+    user_id: &str,
+    roles: &[String],
+) -> Result<(), StoreError> {
+    replace_links(conn, "user_roles", "role_code", user_id, roles).await
+}
+
+pub async fn replace_jurisdictions(
+    conn: &mut Conn,
+    user_id: &str,
+    codes: &[String],
+) -> Result<(), StoreError> {
+    replace_links(conn, "user_jurisdictions", "boundary_code", user_id, codes).await
+}
+
+async fn replace_links(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    user_id: &str,
+    values: &[String],
+) -> Result<(), StoreError> {
+    let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE user_id = "));
+    sql.bind(user_id);
+    sql.execute(conn).await?;
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new(&format!("INSERT INTO {table} (user_id, {column}) VALUES "));
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(user_id)
+            .push(", ")
+            .bind(value.as_str())
+            .push(")");
+    }
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+/// The role codes of each user, sorted.
+pub async fn roles_of(
+    conn: &mut Conn,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let mut sql = Sql::new("SELECT user_id, role_code FROM user_roles WHERE user_id IN (");
+        sql.bind_list(chunk.iter().map(String::as_str))
+            .push(") ORDER BY role_code");
+        for row in sql.fetch_all(conn).await? {
+            out.entry(text(&row, "user_id")?)
+                .or_default()
+                .push(text(&row, "role_code")?);
+        }
+    }
+    Ok(out)
+}
+
+/// The jurisdictions of each user as (code, path), sorted by code.
+pub async fn jurisdictions_of(
+    conn: &mut Conn,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<(String, BoundaryPath)>>, StoreError> {
+    let mut out: HashMap<String, Vec<(String, BoundaryPath)>> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let mut sql = Sql::new(
+            "SELECT uj.user_id, b.code, b.path FROM user_jurisdictions uj \
+             JOIN boundaries b ON b.code = uj.boundary_code WHERE uj.user_id IN (",
+        );
+        sql.bind_list(chunk.iter().map(String::as_str))
+            .push(") ORDER BY b.code");
+        for row in sql.fetch_all(conn).await? {
+            out.entry(text(&row, "user_id")?).or_default().push((
+                text(&row, "code")?,
+                BoundaryPath::from_stored(text(&row, "path")?),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Appends `AND EXISTS (…)`: the footprint of the user whose id is in `user_id_column`
+/// touches one of `subtrees`. The footprint is the user's jurisdictions.
+pub fn push_footprint_touches(sql: &mut Sql, user_id_column: &str, subtrees: &[BoundaryPath]) {
+    sql.push(" AND EXISTS (SELECT 1 FROM user_jurisdictions fj JOIN boundaries fb ON fb.code = fj.boundary_code WHERE fj.user_id = ")
+        .push(user_id_column);
+    push_path_in_subtrees(sql, "fb.path", subtrees);
+    sql.push(")");
+}
+
+/// Sort orders for user lists; every one ends with `id` so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    Username,
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl UserSort {
+    fn column(self) -> &'static str {
+        match self {
+            UserSort::Username => "username",
+            UserSort::Name => "name_folded",
+            UserSort::CreatedAt => "created_at",
+            UserSort::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+/// What to search for. Text fields are already normalised by the caller (folded name,
+/// lowercase username, national digits).
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub q: Option<UserQueryAny>,
+    pub name_words: Vec<String>,
+    pub username_prefix: Option<String>,
+    pub mobile_digits: Option<String>,
+    pub email_prefix: Option<String>,
+    pub role: Option<String>,
+    pub boundary: Option<BoundaryPath>,
+    pub status: Option<String>,
+    pub department: Option<String>,
+    pub employment_type: Option<String>,
+    pub profile_complete: Option<bool>,
+    /// `None`: every user. `Some(subtrees)`: only users whose footprint touches them.
+    pub visible_within: Option<Vec<BoundaryPath>>,
+    pub sort: UserSort,
+    pub descending: bool,
+    /// Continue after this (sort value, id).
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+/// The one-box search: a fragment matched against name, username, mobile and email.
+#[derive(Debug, Clone, Default)]
+pub struct UserQueryAny {
+    pub folded: String,
+    pub lower: String,
+    pub digits: Option<String>,
+}
+
+fn like_contains(value: &str) -> String {
+    format!("%{}%", cadre_domain::text::escape_like(value))
+}
+
+fn like_prefix(value: &str) -> String {
+    format!("{}%", cadre_domain::text::escape_like(value))
+}
+
+fn filter(q: &UserQuery) -> Sql {
+    let mut sql = Sql::new(" WHERE 1 = 1");
+    if let Some(any) = &q.q {
+        sql.push(" AND (u.name_folded LIKE ")
+            .bind(like_contains(&any.folded))
+            .push(" ESCAPE '\\' OR u.username LIKE ")
+            .bind(like_prefix(&any.lower))
+            .push(" ESCAPE '\\' OR u.email_lower LIKE ")
+            .bind(like_prefix(&any.lower))
+            .push(" ESCAPE '\\'");
+        if let Some(digits) = any.digits.as_deref().filter(|d| !d.is_empty()) {
+            sql.push(" OR u.mobile_national LIKE ")
+                .bind(like_prefix(digits))
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+    for word in &q.name_words {
+        sql.push(" AND u.name_folded LIKE ")
+            .bind(like_contains(word))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(prefix) = &q.username_prefix {
+        sql.push(" AND u.username LIKE ")
+            .bind(like_prefix(prefix))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(digits) = &q.mobile_digits {
+        sql.push(" AND u.mobile_national LIKE ")
+            .bind(like_prefix(digits))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(prefix) = &q.email_prefix {
+        sql.push(" AND u.email_lower LIKE ")
+            .bind(like_prefix(prefix))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(role) = &q.role {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role_code = ",
+        )
+        .bind(role.as_str())
+        .push(")");
+    }
+    if let Some(boundary) = &q.boundary {
+        push_footprint_touches(&mut sql, "u.id", std::slice::from_ref(boundary));
+    }
+    if let Some(status) = &q.status {
+        sql.push(" AND u.status = ").bind(status.as_str());
+    }
+    if let Some(department) = &q.department {
+        sql.push(" AND u.department = ").bind(department.as_str());
+    }
+    if let Some(employment_type) = &q.employment_type {
+        sql.push(" AND u.employment_type = ")
+            .bind(employment_type.as_str());
+    }
+    if let Some(complete) = q.profile_complete {
+        sql.push(" AND u.profile_complete = ").bind(complete);
+    }
+    if let Some(subtrees) = &q.visible_within {
+        push_footprint_touches(&mut sql, "u.id", subtrees);
+    }
+    sql
+}
+
+pub async fn search(conn: &mut Conn, q: &UserQuery) -> Result<Page<UserRow>, StoreError> {
+    let where_clause = filter(q);
+    let mut count = Sql::new("SELECT COUNT(*) AS n FROM users u");
+    count.append(&where_clause);
+    let total = match count.fetch_optional(conn).await? {
+        Some(row) => int(&row, "n")?,
+        None => 0,
+    };
+
+    let column = format!("u.{}", q.sort.column());
+    let (cmp, order) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let mut sql = Sql::new(&format!("SELECT {} FROM users u", prefixed_columns()));
+    sql.append(&where_clause);
+    if let Some((value, id)) = &q.after {
+        sql.push(&format!(" AND ({column} {cmp} "))
+            .bind(value.as_str())
+            .push(&format!(" OR ({column} = "))
+            .bind(value.as_str())
+            .push(&format!(" AND u.id {cmp} "))
+            .bind(id.as_str())
+            .push("))");
+    }
+    sql.push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
+        .bind(q.limit + 1);
+    let mut items = sql
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() as i64 > q.limit {
+        items.truncate(q.limit as usize);
+        items.last().map(|u| sort_value(u, q.sort))
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        next_cursor: next,
+        total,
+    })
+}
+
+/// The value a user sorts by, joined with its id: the cursor of the next page.
+fn sort_value(u: &UserRow, sort: UserSort) -> String {
+    let value = match sort {
+        UserSort::Username => u.username.clone(),
+        UserSort::Name => u.name_folded(),
+        UserSort::CreatedAt => u.created_at.clone(),
+        UserSort::UpdatedAt => u.updated_at.clone(),
+    };
+    format!("{value}\u{1f}{}", u.id)
+}
+
+fn prefixed_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
+    match Sql::new("SELECT COUNT(*) AS n FROM users")
+        .fetch_optional(conn)
+        .await?
+    {
+        Some(row) => int(&row, "n"),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,93 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document built from the same routes.
+
+pub mod audit;
+pub mod auth;
+pub mod boundaries;
+pub mod master_data;
+pub mod roles;
+pub mod users;
+
+use axum::Router;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use cadre_store::Page;
+
+use crate::problem::{Problem, ProblemField};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "cadre", description = "User and team management for health campaigns.", version = "1"),
+    components(schemas(Problem, ProblemField)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "Signing in and one's own account"),
+        (name = "users", description = "User accounts"),
+        (name = "boundaries", description = "The administrative hierarchy"),
+        (name = "roles", description = "Roles and actions"),
+        (name = "master-data", description = "Configurable lists"),
+        (name = "audit", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// A page of a list: `{items, next_cursor, total}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListOf<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}
+
+impl<T> From<Page<T>> for ListOf<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        }
+    }
+}
+
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(users::search, users::create))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::credentials))
+        .routes(routes!(users::revoke_sessions))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::history))
+        .routes(routes!(users::suggest_username))
+        .routes(routes!(boundaries::list, boundaries::create))
+        .routes(routes!(boundaries::get))
+        .routes(routes!(boundaries::import))
+        .routes(routes!(roles::actions))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::update))
+        .routes(routes!(master_data::get))
+        .routes(routes!(master_data::put))
+        .routes(routes!(audit::search))
+        .split_for_parts()
+}

@@ -1,0 +1,80 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+}
+
+/// The process is alive.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The process can serve: the database answers and its schema is current.
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let db = state.cadre.db();
+    if let Err(e) = db.ping().await {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database does not answer",
+        );
+        error.retry_after = Some(5);
+        return Err(error);
+    }
+    let version = cadre_store::migrate::current_version(db).await.unwrap_or(0);
+    let latest = cadre_store::migrate::latest_version();
+    if version < latest {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "schema_outdated",
+            format!("the database schema is at version {version}, this build needs {latest}"),
+        ));
+    }
+    Ok(Json(json!({
+        "status": "ready",
+        "database": db.backend().name(),
+        "schema_version": version,
+    })))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let ready = if state.cadre.db().ping().await.is_ok() {
+        1.0
+    } else {
+        0.0
+    };
+    let body = state.metrics.render(&[(
+        "cadre_database_up",
+        "Whether the database answered this scrape.",
+        ready,
+    )]);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+}
