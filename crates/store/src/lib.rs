@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod roles;
 pub mod sessions;
 pub mod sql;
+pub mod test_support;
 pub mod throttle;
 pub mod users;
 
