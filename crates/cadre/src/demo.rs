@@ -82,7 +82,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "João",
         last: "Lopes",
-        mobile: "84 200 0001",
+        mobile: "+258 84 200 0001",
         gender: "MALE",
         role: "REGISTRAR",
         boundary: "MZ-TETE-ANGONIA-ULONGUE",
@@ -92,7 +92,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Maria",
         last: "Lopes",
-        mobile: "84 200 0002",
+        mobile: "+258 84 200 0002",
         gender: "FEMALE",
         role: "REGISTRAR",
         boundary: "MZ-TETE-ANGONIA-DOMUE",
@@ -102,7 +102,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Fátima",
         last: "Mussa",
-        mobile: "84 200 0003",
+        mobile: "+258 84 200 0003",
         gender: "FEMALE",
         role: "DISTRIBUTOR",
         boundary: "MZ-TETE-MOATIZE-ZOBUE",
@@ -112,7 +112,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Inês",
         last: "Chissano",
-        mobile: "84 200 0004",
+        mobile: "+258 84 200 0004",
         gender: "FEMALE",
         role: "FIELD_SUPERVISOR",
         boundary: "MZ-TETE-MOATIZE",
@@ -122,7 +122,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Tomás",
         last: "Bila",
-        mobile: "84 200 0005",
+        mobile: "+258 84 200 0005",
         gender: "MALE",
         role: "DISTRIBUTOR",
         boundary: "MZ-TETE-MOATIZE-KAMBULATSITSI",
@@ -132,7 +132,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Ana",
         last: "Sitoe",
-        mobile: "84 200 0006",
+        mobile: "+258 84 200 0006",
         gender: "FEMALE",
         role: "REGISTRAR",
         boundary: "MZ-NIASSA-LICHINGA-CHIUAULA",
@@ -142,7 +142,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Momade",
         last: "Assane",
-        mobile: "84 200 0007",
+        mobile: "+258 84 200 0007",
         gender: "MALE",
         role: "DISTRIBUTOR",
         boundary: "MZ-NIASSA-LICHINGA-MASSANGULO",
@@ -152,7 +152,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Luísa",
         last: "Namashulua",
-        mobile: "84 200 0008",
+        mobile: "+258 84 200 0008",
         gender: "FEMALE",
         role: "REGISTRAR",
         boundary: "MZ-NIASSA-CUAMBA-ETATARA",
@@ -162,7 +162,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Ernesto",
         last: "Cossa",
-        mobile: "84 200 0009",
+        mobile: "+258 84 200 0009",
         gender: "MALE",
         role: "FIELD_SUPERVISOR",
         boundary: "MZ-NIASSA-CUAMBA",
@@ -172,7 +172,7 @@ const PEOPLE: &[Person] = &[
         username: None,
         first: "Maria",
         last: "Lopes",
-        mobile: "84 200 0010",
+        mobile: "+258 84 200 0010",
         gender: "FEMALE",
         role: "DISTRIBUTOR",
         boundary: "MZ-NIASSA-CUAMBA-LURIO",
@@ -181,6 +181,8 @@ const PEOPLE: &[Person] = &[
 ];
 
 /// Creates the demo data unless the database already has users; returns what to print.
+/// Numbers are written in international form so the demo works whatever the
+/// configured default country.
 pub async fn seed(cadre: &Cadre) -> Result<String, String> {
     let operator = Actor::local_operator();
     let meta = RequestMeta::default();

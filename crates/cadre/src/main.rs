@@ -165,8 +165,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(describe)?;
             println!(
-                "{} rows: {} created, {} updated, {} failed",
-                summary.total_rows, summary.created, summary.updated, summary.failed
+                "{} rows: {} created, {} updated, {} unchanged, {} failed",
+                summary.total_rows,
+                summary.created,
+                summary.updated,
+                summary.unchanged,
+                summary.failed
             );
             for e in &summary.errors {
                 println!("  row {} {}: {} ({})", e.row, e.column, e.message, e.code);

@@ -59,6 +59,18 @@ actions! {
     FieldSupervision => "field.supervision", "Supervise a field team in the campaign app";
 }
 
+impl Action {
+    /// Whether this action gives power inside cadre. The `field.*` actions are
+    /// permissions of the campaign's mobile app: handing them to a worker gives nobody
+    /// power over other accounts, so the no-escalation rule does not count them.
+    pub fn is_administrative(self) -> bool {
+        !matches!(
+            self,
+            Action::FieldRegistration | Action::FieldDistribution | Action::FieldSupervision
+        )
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

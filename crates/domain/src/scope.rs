@@ -73,8 +73,8 @@ mod tests {
         let scope = Scope::Within(vec![tete.clone()]);
         let village = path(&["MZ", "TETE", "V1"]);
 
-        assert!(scope.sees(&[village.clone()]));
-        assert!(scope.governs(&[village.clone()]));
+        assert!(scope.sees(std::slice::from_ref(&village)));
+        assert!(scope.governs(std::slice::from_ref(&village)));
         // straddling two provinces: visible, not modifiable
         assert!(scope.sees(&[village.clone(), niassa.clone()]));
         assert!(!scope.governs(&[village, niassa.clone()]));

@@ -65,6 +65,8 @@ pub struct ImportSummary {
     pub total_rows: usize,
     pub created: usize,
     pub updated: usize,
+    /// Rows identical to what was already stored.
+    pub unchanged: usize,
     pub failed: usize,
     pub errors: Vec<RowError>,
 }
@@ -341,15 +343,16 @@ impl Cadre {
         let master = self.master_data().await?;
         let (candidates, mut errors, total_rows) = parse_csv(data, &master);
         let mut tx = self.db.begin().await?;
-        let (rows, created, updated) = resolve(&mut tx, &master, candidates, &mut errors).await?;
+        let resolved = resolve(&mut tx, &master, candidates, &mut errors).await?;
         let now = cadre_store::timestamp(self.clock.now());
-        store::upsert_many(&mut tx, &rows, &now).await?;
+        store::upsert_many(&mut tx, &resolved.changed, &now).await?;
         errors.sort_by_key(|e| e.row);
         let failed_rows: HashSet<usize> = errors.iter().map(|e| e.row).collect();
         let summary = ImportSummary {
             total_rows,
-            created,
-            updated,
+            created: resolved.created,
+            updated: resolved.changed.len() - resolved.created,
+            unchanged: resolved.unchanged,
             failed: failed_rows.len(),
             errors,
         };
@@ -359,7 +362,7 @@ impl Cadre {
             meta,
             Event::new("boundary.import").after(serde_json::json!({
                 "total_rows": summary.total_rows, "created": summary.created,
-                "updated": summary.updated, "failed": summary.failed,
+                "updated": summary.updated, "unchanged": summary.unchanged, "failed": summary.failed,
             })),
         )
         .await?;
@@ -375,14 +378,20 @@ fn check_level_order(master: &MasterData, parent_level: &str, level: &str) -> Re
     }
 }
 
-/// Works out every candidate's path, parents first. Returns the rows to write (ordered
-/// by depth) and how many are new and how many existed.
+/// The rows an import writes (new or changed, ordered parents first), and counts.
+struct Resolved {
+    changed: Vec<BoundaryRow>,
+    created: usize,
+    unchanged: usize,
+}
+
+/// Works out every candidate's path, parents first.
 async fn resolve(
     conn: &mut Conn,
     master: &MasterData,
     candidates: Vec<Candidate>,
     errors: &mut Vec<RowError>,
-) -> Result<(Vec<BoundaryRow>, usize, usize)> {
+) -> Result<Resolved> {
     let mut by_code: HashMap<String, Candidate> = HashMap::new();
     let mut duplicates = HashSet::new();
     for c in candidates {
@@ -552,10 +561,18 @@ async fn resolve(
         });
     }
     rows.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.code.cmp(&b.code)));
-    let updated = rows
+    let created = rows
         .iter()
-        .filter(|r| existing.contains_key(&r.code))
+        .filter(|r| !existing.contains_key(&r.code))
         .count();
-    let created = rows.len() - updated;
-    Ok((rows, created, updated))
+    let total = rows.len();
+    let changed: Vec<BoundaryRow> = rows
+        .into_iter()
+        .filter(|r| existing.get(&r.code) != Some(r))
+        .collect();
+    Ok(Resolved {
+        unchanged: total - changed.len(),
+        changed,
+        created,
+    })
 }

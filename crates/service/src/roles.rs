@@ -274,11 +274,14 @@ impl Cadre {
         })
     }
 
-    /// Nobody hands out an action they do not hold themselves.
+    /// Nobody hands out an administrative action they do not hold themselves.
     pub(crate) fn ensure_no_escalation(&self, actor: &Actor, actions: &[String]) -> Result<()> {
         let lacking: Vec<&str> = actions
             .iter()
-            .filter(|code| code.parse::<Action>().map_or(true, |a| !actor.can(a)))
+            .filter(|code| {
+                code.parse::<Action>()
+                    .map_or(true, |a| a.is_administrative() && !actor.can(a))
+            })
             .map(String::as_str)
             .collect();
         if lacking.is_empty() {

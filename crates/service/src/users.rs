@@ -315,16 +315,13 @@ fn apply_person_field(
     let value = raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let name = field.name();
     let today = cadre.clock.today();
-    match field {
-        UserField::MobileNumber => {
-            let number = value
-                .map(|v| MobileNumber::parse(&v, cadre.settings.default_country))
-                .transpose()?;
-            row.mobile_number = number.as_ref().map(|n| n.e164().to_owned());
-            row.mobile_national = number.map(|n| n.national().to_owned());
-            return Ok(());
-        }
-        _ => {}
+    if field == UserField::MobileNumber {
+        let number = value
+            .map(|v| MobileNumber::parse(&v, cadre.settings.default_country))
+            .transpose()?;
+        row.mobile_number = number.as_ref().map(|n| n.e164().to_owned());
+        row.mobile_national = number.map(|n| n.national().to_owned());
+        return Ok(());
     }
     let normalised = match value {
         None => None,
@@ -452,12 +449,11 @@ impl Cadre {
     }
 
     pub(crate) async fn user_view(&self, conn: &mut Conn, row: UserRow) -> Result<UserView> {
-        Ok(self
-            .user_views(conn, vec![row])
+        self.user_views(conn, vec![row])
             .await?
             .into_iter()
             .next()
-            .ok_or(ServiceError::NotFound)?)
+            .ok_or(ServiceError::NotFound)
     }
 
     pub(crate) async fn user_views(
@@ -707,7 +703,7 @@ impl Cadre {
                 .after(after),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(view)
     }
 
@@ -1109,8 +1105,22 @@ impl Cadre {
             },
             None => None,
         };
-        errors.into_result()?;
         let country = self.settings.default_country;
+        let mobile_digits = match clean(filter.mobile_number) {
+            Some(m) => {
+                let digits = search_digits(&m, country);
+                if digits.is_empty() {
+                    errors.add(
+                        "mobile_number",
+                        "invalid_mobile_number",
+                        "give at least one digit of the number",
+                    );
+                }
+                Some(digits)
+            }
+            None => None,
+        };
+        errors.into_result()?;
         let query = UserQuery {
             q: clean(filter.q).map(|q| {
                 let digits: String = q.chars().filter(char::is_ascii_digit).collect();
@@ -1129,9 +1139,7 @@ impl Cadre {
                 })
                 .unwrap_or_default(),
             username_prefix: clean(filter.username).map(|u| u.to_lowercase()),
-            mobile_digits: clean(filter.mobile_number)
-                .map(|m| search_digits(&m, country))
-                .filter(|d| !d.is_empty()),
+            mobile_digits,
             email_prefix: clean(filter.email).map(|e| e.to_lowercase()),
             role: clean(filter.role),
             boundary,

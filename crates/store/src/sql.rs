@@ -72,7 +72,15 @@ impl Sql {
 
     /// Appends a placeholder bound to `value`.
     pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
+        let value = match value.into() {
+            // PostgreSQL cannot hold NUL in text and SQLite's LIKE stops at it; a
+            // replacement character keeps both backends alike and matches nothing stored.
+            Value::Text(Some(text)) if text.contains('\0') => {
+                Value::Text(Some(text.replace('\0', "\u{fffd}")))
+            }
+            other => other,
+        };
+        self.values.push(value);
         self.text.push('$');
         self.text.push_str(&self.values.len().to_string());
         self

@@ -59,10 +59,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             );
         }
         if let Some(unknown) = unknown_field(&message) {
+            // A nested path already ends with the unknown field's name.
             let field = if path == "." || path.is_empty() {
                 unknown
             } else {
-                format!("{path}.{unknown}")
+                path
             };
             return ApiError::bad_request(
                 &field,
