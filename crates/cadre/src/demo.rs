@@ -1,6 +1,12 @@
 //! The demonstration data set: a small country, its supervisors, helpdesk and field
 //! workers, so that a first run shows every feature. Created only in an empty database.
 
+use chrono::{Duration, Utc};
+
+use cadre_service::assignments::AssignmentInput;
+use cadre_service::campaigns::CampaignInput;
+use cadre_service::replacement::{ReplaceRequest, Replacement};
+use cadre_service::status::DeactivateRequest;
 use cadre_service::users::{Credential, NewUser};
 use cadre_service::{Actor, Cadre, RequestMeta};
 
@@ -198,6 +204,46 @@ pub async fn seed(cadre: &Cadre) -> Result<String, String> {
         .import_boundaries(&operator, &meta, BOUNDARIES.as_bytes())
         .await
         .map_err(crate::describe)?;
+    let today = Utc::now().date_naive();
+    let day = |offset: i64| (today + Duration::days(offset)).to_string();
+    for (code, name, kind, parent, start, end, boundaries) in [
+        (
+            "LLIN-2026",
+            "Mass LLIN distribution 2026",
+            "LLIN",
+            None,
+            day(-30),
+            day(60),
+            vec!["MZ-TETE", "MZ-NIASSA"],
+        ),
+        (
+            "LLIN-2026-TETE",
+            "LLIN distribution, Tete wave",
+            "LLIN",
+            Some("LLIN-2026"),
+            day(-20),
+            day(40),
+            vec!["MZ-TETE"],
+        ),
+    ] {
+        cadre
+            .create_campaign(
+                &operator,
+                &meta,
+                CampaignInput {
+                    code: code.into(),
+                    name: name.into(),
+                    campaign_type: kind.into(),
+                    parent: parent.map(str::to_owned),
+                    start_date: start,
+                    end_date: end,
+                    boundaries: boundaries.into_iter().map(str::to_owned).collect(),
+                },
+            )
+            .await
+            .map_err(crate::describe)?;
+    }
+    let mut ids = std::collections::HashMap::new();
     for p in PEOPLE {
         let input = NewUser {
             username: p.username.map(str::to_owned),
@@ -230,14 +276,73 @@ pub async fn seed(cadre: &Cadre) -> Result<String, String> {
                 .into(),
             ),
             jurisdictions: Some(vec![p.boundary.into()]),
+            assignments: (!p.staff).then(|| {
+                let campaign = if p.boundary.starts_with("MZ-TETE") {
+                    "LLIN-2026-TETE"
+                } else {
+                    "LLIN-2026"
+                };
+                vec![AssignmentInput {
+                    campaign: campaign.into(),
+                    boundaries: vec![p.boundary.into()],
+                    ..Default::default()
+                }]
+            }),
             ..Default::default()
         };
-        cadre
+        let created = cadre
             .create_user(&operator, &meta, input)
             .await
             .map_err(crate::describe)?;
+        ids.insert(format!("{} {}", p.first, p.last), created.user.id);
     }
+    // A completed replacement: Paulo took over Tomás's village five days ago.
+    let tomas = ids.get("Tomás Bila").cloned().unwrap_or_default();
+    cadre
+        .replace_user(
+            &operator,
+            &meta,
+            &tomas,
+            ReplaceRequest {
+                replacement: Replacement::New(Box::new(NewUser {
+                    first_name: Some("Paulo".into()),
+                    last_name: Some("Mabunda".into()),
+                    mobile_number: Some("+258 84 200 0011".into()),
+                    gender: Some("MALE".into()),
+                    email: Some("campaign-recovery@example.org".into()),
+                    correspondence_address: Some(
+                        "Sede distrital, MZ-TETE-MOATIZE-KAMBULATSITSI".into(),
+                    ),
+                    employment_type: Some("CONTRACTUAL".into()),
+                    department: Some("NMCP".into()),
+                    credential: Some(Credential::None),
+                    ..Default::default()
+                })),
+                effective_date: Some(day(-5)),
+                reason: None,
+                order_number: Some("DPS-TETE/2026/117".into()),
+                remarks: Some("Moved to another district".into()),
+            },
+        )
+        .await
+        .map_err(crate::describe)?;
+    // A deactivation scheduled for the end of the Niassa distribution.
+    let momade = ids.get("Momade Assane").cloned().unwrap_or_default();
+    cadre
+        .deactivate_user(
+            &operator,
+            &meta,
+            &momade,
+            DeactivateRequest {
+                reason: "END_OF_CAMPAIGN".into(),
+                effective_date: Some(day(14)),
+                remarks: Some("Contract ends with the distribution".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(crate::describe)?;
     Ok(format!(
-        "Demo data created. Sign in with POST /api/v1/auth/login as:\n  admin      / {DEMO_PASSWORD}  (SYSTEM_ADMIN, whole country)\n  helpdesk   / {DEMO_PASSWORD}  (HELPDESK)\n  sup.tete   / {DEMO_PASSWORD}  (SUPERVISOR of Tete)\n  sup.niassa / {DEMO_PASSWORD}  (SUPERVISOR of Niassa)"
+        "Demo data created: 15 boundaries, 2 campaigns, 15 users (one replaced, one deactivation scheduled). Sign in with POST /api/v1/auth/login as:\n  admin      / {DEMO_PASSWORD}  (SYSTEM_ADMIN, whole country)\n  helpdesk   / {DEMO_PASSWORD}  (HELPDESK)\n  sup.tete   / {DEMO_PASSWORD}  (SUPERVISOR of Tete)\n  sup.niassa / {DEMO_PASSWORD}  (SUPERVISOR of Niassa)"
     ))
 }

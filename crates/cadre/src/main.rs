@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: BoundaryCommand,
     },
+    /// User accounts in bulk.
+    Users {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +83,12 @@ enum AdminCommand {
 enum BoundaryCommand {
     /// Import a `code,name,level,parent_code` CSV file.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Write every user (active and deactivated) to FILE, CSV or XLSX by its extension.
+    Export { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -182,6 +193,38 @@ async fn run(cli: Cli) -> Result<(), String> {
                     summary.failed, summary.total_rows
                 ));
             }
+            Ok(())
+        }
+        Command::Users {
+            command: UserCommand::Export { file },
+        } => {
+            // Refuse an unknown extension before touching the database.
+            let format =
+                cadre_service::export::ExportFormat::from_path(&file).ok_or_else(|| {
+                    format!(
+                        "cannot tell the format of {}: name the file .csv or .xlsx",
+                        file.display()
+                    )
+                })?;
+            let cadre = serve::open(&config).await?;
+            let export = cadre
+                .export_users_counted(
+                    &Actor::local_operator(),
+                    &RequestMeta::default(),
+                    cadre_service::users::UserFilter {
+                        status: Some("all".into()),
+                        ..Default::default()
+                    },
+                    format,
+                )
+                .await
+                .map_err(describe);
+            cadre.db().close().await;
+            let export = export?;
+            std::fs::write(&file, &export.bytes)
+                .map_err(|e| format!("writing {}: {e}", file.display()))?;
+            let noun = if export.rows == 1 { "user" } else { "users" };
+            println!("wrote {} {noun} to {}", export.rows, file.display());
             Ok(())
         }
     }

@@ -71,6 +71,7 @@ pub async fn run(config: Config, demo: bool) -> Result<(), String> {
         println!("{logins}");
     }
     tracing::info!(%address, backend = cadre.db().backend().name(), "serving");
+    let scheduler = tokio::spawn(run_scheduler(cadre.clone()));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -78,9 +79,28 @@ pub async fn run(config: Config, demo: bool) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| format!("server: {e}"))?;
+    scheduler.abort();
     tracing::info!("stopped accepting requests; closing the database");
     cadre.db().close().await;
     Ok(())
+}
+
+/// Applies scheduled deactivations at start-up (catching up on days the service was
+/// down) and then every minute. Several processes may run it: each change is claimed
+/// once in the database.
+async fn run_scheduler(cadre: cadre_service::Cadre) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match cadre.apply_due_status_changes().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(applied = n, "applied scheduled deactivations"),
+            Err(e) => {
+                tracing::warn!(error = %e, "applying scheduled deactivations failed; will retry")
+            }
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.

@@ -987,3 +987,153 @@ async fn an_unsupported_database_url_is_refused() {
         .collect();
     assert!(leftovers.is_empty(), "unexpected files: {leftovers:?}");
 }
+
+#[tokio::test]
+async fn users_export_writes_every_user_to_a_file_named_by_its_format() {
+    let ctx = Ctx::new().await;
+    ctx.create_root().await;
+    ctx.create_admin("deputy", "another good passphrase")
+        .await
+        .assert_success("a second cadre admin create");
+
+    // A relative name is written in the working directory.
+    let exported = run(ctx.cadre(&["users", "export", "out.csv"]), None).await;
+    exported.assert_success("cadre users export out.csv");
+    assert!(
+        exported.stdout.contains("2 users"),
+        "the export should say how many users it wrote; {}",
+        exported.describe()
+    );
+    let bytes = std::fs::read(ctx.dir.path().join("out.csv")).expect("the exported file");
+    let text = std::str::from_utf8(&bytes).expect("UTF-8");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or_else(|| panic!("a CSV export starts with a BOM: {text}"));
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "header, two users, nothing after the last CRLF: {text}"
+    );
+    assert!(
+        lines[0].starts_with("id,status,profile_complete,username,first_name,last_name,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].ends_with(",created_at,updated_at"), "{}", lines[0]);
+    for user in [ADMIN, "deputy"] {
+        assert!(
+            lines[1..3]
+                .iter()
+                .any(|l| l.split(',').nth(3) == Some(user) && l.contains("SYSTEM_ADMIN")),
+            "{user} should be exported: {text}"
+        );
+    }
+    assert_eq!(lines[3], "");
+
+    let path = ctx.dir.path().join("all users.xlsx");
+    let exported = run(
+        ctx.cadre(&["users", "export", path.to_str().expect("a UTF-8 path")]),
+        None,
+    )
+    .await;
+    exported.assert_success("cadre users export 'all users.xlsx'");
+    let bytes = std::fs::read(&path).expect("the exported workbook");
+    assert!(
+        bytes.starts_with(b"PK\x03\x04"),
+        "an XLSX file is a zip archive"
+    );
+
+    let refused = run(ctx.cadre(&["users", "export", "out.txt"]), None).await;
+    let reason = refused.reason("cadre users export out.txt");
+    assert!(
+        reason.contains(".csv") && reason.contains(".xlsx"),
+        "the reason should name the formats: {reason}"
+    );
+    assert!(
+        !ctx.dir.path().join("out.txt").exists(),
+        "nothing is written for an unknown format"
+    );
+
+    // On the demo data set: every user, with their open assignments and deactivation,
+    // as the API shows them.
+    fn parse_csv(text: &str) -> Vec<Vec<String>> {
+        let (mut rows, mut row, mut field, mut quoted) =
+            (Vec::new(), Vec::new(), String::new(), false);
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (false, '"') => quoted = true,
+                (false, ',') => row.push(std::mem::take(&mut field)),
+                (false, '\r') if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (_, other) => field.push(other),
+            }
+        }
+        rows
+    }
+    let demo = Ctx::new().await;
+    let mut server = demo.serve(&["--demo"]).await;
+    let line = server
+        .wait_for_line("the demo administrator's credentials", |l| {
+            l.contains("SYSTEM_ADMIN")
+        })
+        .await;
+    let (user, rest) = line.split_once('/').expect("'user / password'");
+    let password = rest.split_whitespace().next().expect("a password");
+    let client = http();
+    let token = login(&client, &server.base, user.trim(), password).await;
+    let users = get_ok(
+        &client,
+        &server.base,
+        &token,
+        "/api/v1/users?status=all&limit=500",
+    )
+    .await;
+    let exported = run(demo.cadre(&["users", "export", "demo.csv"]), None).await;
+    exported.assert_success("cadre users export on the demo data");
+    let bytes = std::fs::read(demo.dir.path().join("demo.csv")).expect("the exported file");
+    let text = std::str::from_utf8(&bytes[3..]).expect("UTF-8 after the BOM");
+    let rows = parse_csv(text);
+    let items = users["items"].as_array().expect("users");
+    assert_eq!(rows.len() - 1, items.len(), "{text}");
+    assert!(
+        exported.stdout.contains(&format!("{} users", items.len())),
+        "{}",
+        exported.describe()
+    );
+    let at = |name: &str| rows[0].iter().position(|c| c == name).expect(name);
+    let cell = |id: &str, name: &str| -> String {
+        let row = rows[1..]
+            .iter()
+            .find(|r| r[0] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the export: {text}"));
+        row[at(name)].clone()
+    };
+    let mut assigned = 0;
+    for u in items {
+        let id = u["id"].as_str().expect("an id");
+        assert_eq!(cell(id, "username"), u["username"].as_str().unwrap());
+        assert_eq!(cell(id, "status"), u["status"].as_str().unwrap());
+        let open: Vec<&str> = u["assignments"]
+            .as_array()
+            .expect("assignments")
+            .iter()
+            .filter(|a| a["status"] != "ended")
+            .map(|a| a["campaign"].as_str().unwrap())
+            .collect();
+        assigned += usize::from(!open.is_empty());
+        assert_eq!(cell(id, "campaign"), open.join(";"), "{u}");
+        let reason = u["deactivation"]["reason"].as_str().unwrap_or("");
+        assert_eq!(cell(id, "deactivation_reason"), reason, "{u}");
+    }
+    assert!(assigned > 0, "the demo assigns some users: {users}");
+}

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use cadre_domain::Action;
-use cadre_store::audit::{self as store, AuditQuery, AuditRow};
+use cadre_store::audit::{self as store, AuditQuery, AuditRow, AuditScope};
 use cadre_store::{Conn, Page};
 
 use crate::actor::{Actor, RequestMeta};
@@ -115,8 +115,11 @@ impl Cadre {
             action: filter.action,
             from: filter.from,
             to: filter.to,
-            within: (!actor.scope.is_global())
-                .then(|| (actor.scope.roots().to_vec(), actor.user_id.clone())),
+            within: (!actor.scope.is_global()).then(|| AuditScope {
+                subtrees: actor.scope.roots().to_vec(),
+                own_id: actor.user_id.clone(),
+                today: self.clock.today().to_string(),
+            }),
             before,
             limit,
         };

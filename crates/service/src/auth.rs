@@ -88,12 +88,26 @@ pub struct ScopeView {
     pub boundaries: Vec<String>,
 }
 
+/// What the caller may do within one campaign: their global actions plus those of the
+/// roles their assignment carries there.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignPermissions {
+    pub campaign: String,
+    pub assignment_id: String,
+    pub boundaries: Vec<String>,
+    pub roles: Vec<String>,
+    pub actions: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
+    /// Effective permissions from global roles.
     pub actions: Vec<String>,
     pub scope: ScopeView,
+    /// Effective permissions in each campaign the caller is assigned to.
+    pub campaigns: Vec<CampaignPermissions>,
 }
 
 impl Cadre {
@@ -335,8 +349,27 @@ impl Cadre {
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         let user = self.user_view(&mut conn, user).await?;
+        let mut campaigns = Vec::new();
+        for a in user.assignments.iter().filter(|a| a.status != "ended") {
+            let mut actions: BTreeSet<String> =
+                actor.actions.iter().map(|a| a.code().to_owned()).collect();
+            for list in cadre_store::roles::actions_of(&mut conn, &a.roles)
+                .await?
+                .into_values()
+            {
+                actions.extend(list);
+            }
+            campaigns.push(CampaignPermissions {
+                campaign: a.campaign.clone(),
+                assignment_id: a.id.clone(),
+                boundaries: a.boundaries.clone(),
+                roles: a.roles.clone(),
+                actions: actions.into_iter().collect(),
+            });
+        }
         Ok(MeView {
             user,
+            campaigns,
             actions: actor.actions.iter().map(|a| a.code().to_owned()).collect(),
             scope: ScopeView {
                 global: actor.scope.is_global(),

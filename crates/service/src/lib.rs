@@ -3,15 +3,22 @@
 //! and bulk jobs all go through these functions, so a rule holds everywhere at once.
 
 pub mod actor;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod boundaries;
+pub mod campaigns;
 pub mod clock;
+pub mod documents;
 pub mod error;
+pub mod export;
 pub mod master_data;
 pub mod password;
+pub mod replacement;
 pub mod roles;
 pub mod settings;
+pub mod staffing;
+pub mod status;
 pub mod users;
 
 use std::sync::Arc;

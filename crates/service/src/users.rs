@@ -17,8 +17,10 @@ use cadre_store::audit::AuditQuery;
 use cadre_store::users::{self as store, UserQuery, UserQueryAny, UserRow, UserSort};
 use cadre_store::{Conn, Page, StoreError};
 
+use crate::assignments::{AssignmentInput, AssignmentView};
 use crate::audit::{decode_cursor_raw, encode_cursor, AuditEventView, Event};
 use crate::password::generate_password;
+use crate::status::StatusChangeView;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -53,13 +55,17 @@ pub struct UserView {
     pub designation: Option<String>,
     pub department: Option<String>,
     pub jurisdictions: Vec<String>,
-    #[schema(value_type = Vec<Object>)]
-    pub assignments: Vec<serde_json::Value>,
+    /// Every assignment, ended ones included (newest first).
+    pub assignments: Vec<AssignmentView>,
     pub must_change_password: bool,
     pub has_password: bool,
-    #[schema(value_type = Option<Object>)]
-    pub deactivation: Option<serde_json::Value>,
+    /// The deactivation in force, or scheduled; null when none.
+    pub deactivation: Option<StatusChangeView>,
+    /// Every deactivation and reactivation, oldest first.
+    pub status_history: Vec<StatusChangeView>,
+    /// The id of the worker who replaced this user.
     pub replaced_by: Option<String>,
+    /// The id of the worker this user replaced.
     pub replaces: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -103,6 +109,8 @@ pub struct NewUser {
     pub designation: Option<String>,
     pub department: Option<String>,
     pub jurisdictions: Option<Vec<String>>,
+    /// Campaign assignments to create with the user.
+    pub assignments: Option<Vec<AssignmentInput>>,
 }
 
 fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -180,6 +188,7 @@ pub struct UserFilter {
     pub mobile_number: Option<String>,
     pub email: Option<String>,
     pub role: Option<String>,
+    pub campaign: Option<String>,
     pub boundary: Option<String>,
     pub status: Option<String>,
     pub department: Option<String>,
@@ -196,6 +205,18 @@ pub struct UserFilter {
 pub(crate) enum Target {
     View,
     Modify,
+}
+
+/// A new user checked and ready to insert.
+pub(crate) struct PreparedUser {
+    pub row: UserRow,
+    pub roles: Vec<String>,
+    pub jurisdictions: Vec<String>,
+    pub assignments: Vec<crate::assignments::Draft>,
+    pub credential: Credential,
+    pub explicit_username: Option<String>,
+    pub username_hint: Option<String>,
+    pub generated_password: Option<String>,
 }
 
 pub(crate) struct LoadedUser {
@@ -390,7 +411,7 @@ fn missing_required(
         .collect()
 }
 
-fn dedupe(values: &[String]) -> Vec<String> {
+pub(crate) fn dedupe(values: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     values
         .iter()
@@ -422,8 +443,11 @@ impl Cadre {
             .await?
             .remove(&row.id)
             .unwrap_or_default();
-        let footprint: Vec<BoundaryPath> =
-            jurisdiction_paths.iter().map(|(_, p)| p.clone()).collect();
+        let today = self.clock.today().to_string();
+        let footprint: Vec<BoundaryPath> = store::footprints_of(conn, &ids, &today)
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
         if !actor.scope.sees(&footprint) {
             return Err(ServiceError::NotFound);
         }
@@ -464,23 +488,40 @@ impl Cadre {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut roles = store::roles_of(conn, &ids).await?;
         let mut jurisdictions = store::jurisdictions_of(conn, &ids).await?;
+        let mut assignments = cadre_store::assignments::of_users(conn, &ids).await?;
+        let mut history = cadre_store::status_changes::of_users(conn, &ids).await?;
+        let today = self.clock.today();
         Ok(rows
             .into_iter()
             .map(|r| {
-                let roles = roles.remove(&r.id).unwrap_or_default();
-                let jurisdictions = jurisdictions
-                    .remove(&r.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(c, _)| c)
-                    .collect();
-                view(r, roles, jurisdictions)
+                let related = Related {
+                    roles: roles.remove(&r.id).unwrap_or_default(),
+                    jurisdictions: jurisdictions
+                        .remove(&r.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(c, _)| c)
+                        .collect(),
+                    assignments: assignments
+                        .remove(&r.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|a| crate::assignments::view(a, today))
+                        .collect(),
+                    status_history: history
+                        .remove(&r.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(StatusChangeView::from)
+                        .collect(),
+                };
+                view(r, related)
             })
             .collect())
     }
 
     /// Checks role codes: they exist, and the actor may hand each of them out.
-    async fn check_roles(
+    pub(crate) async fn check_roles(
         &self,
         conn: &mut Conn,
         actor: &Actor,
@@ -547,9 +588,50 @@ impl Cadre {
         input: NewUser,
     ) -> Result<CreatedUser> {
         actor.require(Action::UserCreate)?;
+        let mut prepared = {
+            let mut conn = self.db.reader().await?;
+            self.prepare_user(&mut conn, actor, input).await?
+        };
+        // A generated username can collide with one created a moment ago; try again.
+        for attempt in 0..5 {
+            let mut tx = self.db.begin().await?;
+            match self
+                .insert_prepared(&mut tx, actor, meta, &mut prepared, attempt)
+                .await
+            {
+                Ok(user) => {
+                    tx.commit().await?;
+                    return Ok(CreatedUser {
+                        user,
+                        generated_password: prepared.generated_password.take(),
+                    });
+                }
+                Err(e) if e.is_unique_on("username") && prepared.explicit_username.is_none() => {}
+                Err(e) if e.is_unique_on("username") => {
+                    return Err(ServiceError::conflict(
+                        "username_taken",
+                        format!("the username '{}' is taken", prepared.row.username),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::conflict(
+            "username_taken",
+            "could not find a free username; give one explicitly",
+        ))
+    }
+
+    /// Validates a new user completely (every failing field at once) and hashes its
+    /// credential; nothing is written.
+    pub(crate) async fn prepare_user(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        input: NewUser,
+    ) -> Result<PreparedUser> {
         let master = self.master_data().await?;
-        let now = self.clock.now();
-        let now_s = cadre_store::timestamp(now);
+        let now_s = cadre_store::timestamp(self.clock.now());
         let mut errors = ValidationErrors::new();
         let mut row = UserRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -593,12 +675,45 @@ impl Cadre {
                 .map(|u| u.into_string()),
             None => None,
         };
-
-        let mut conn = self.db.reader().await?;
-        self.check_roles(&mut conn, actor, &roles, &[], &mut errors)
+        self.check_roles(conn, actor, &roles, &[], &mut errors)
             .await?;
-        self.check_jurisdictions(&mut conn, actor, &jurisdictions, &mut errors)
+        self.check_jurisdictions(conn, actor, &jurisdictions, &mut errors)
             .await?;
+        let inputs: Vec<AssignmentInput> = input.assignments.clone().unwrap_or_default();
+        if !inputs.is_empty() {
+            actor.require(Action::UserAssign)?;
+        }
+        let mut assignments = Vec::with_capacity(inputs.len());
+        for (i, a) in inputs.iter().enumerate() {
+            if inputs[..i]
+                .iter()
+                .any(|earlier| earlier.campaign.trim() == a.campaign.trim())
+            {
+                errors.add(
+                    format!("assignments[{i}].campaign"),
+                    "already_assigned",
+                    "one assignment per campaign",
+                );
+                continue;
+            }
+            let prefix = format!("assignments[{i}].");
+            if let Some(draft) = self
+                .check_assignment(
+                    conn,
+                    actor,
+                    &prefix,
+                    &a.campaign,
+                    &a.boundaries,
+                    a.from_date.as_deref(),
+                    a.till_date.as_deref(),
+                    &a.roles,
+                    &mut errors,
+                )
+                .await?
+            {
+                assignments.push(draft);
+            }
+        }
         let missing = missing_required(self, &row, &roles, &jurisdictions);
         if !actor.scope.is_global() {
             // Only global administrators may leave a profile for later; a scoped
@@ -610,100 +725,91 @@ impl Cadre {
                     format!("{} is required", field.name()),
                 );
             }
-            if jurisdictions.is_empty() && !missing.contains(&UserField::Jurisdictions) {
+            if jurisdictions.is_empty()
+                && inputs.is_empty()
+                && !missing.contains(&UserField::Jurisdictions)
+            {
                 errors.add(
                     "jurisdictions",
                     "required",
-                    "give at least one boundary of your scope",
+                    "give at least one boundary of your scope (or an assignment)",
                 );
             }
         }
         row.profile_complete = missing.is_empty();
         let username_hint = explicit_username
             .is_none()
-            .then(|| jurisdictions.first().cloned())
+            .then(|| {
+                jurisdictions
+                    .first()
+                    .or_else(|| assignments.first().and_then(|a| a.boundaries.first()))
+                    .cloned()
+            })
             .flatten();
         if let Credential::Set { password } = &credential {
-            let name = explicit_username.as_deref();
-            if let Err(e) =
-                self.settings
-                    .password_policy
-                    .check("credential.password", password, name)
-            {
+            if let Err(e) = self.settings.password_policy.check(
+                "credential.password",
+                password,
+                explicit_username.as_deref(),
+            ) {
                 errors.push(e);
             }
         }
         errors.into_result()?;
-
-        let (hash, must_change, generated) = self
+        let (hash, must_change, generated_password) = self
             .credential_material(&credential, explicit_username.as_deref())
             .await?;
         row.password_hash = hash;
         row.must_change_password = must_change || input.must_change_password.unwrap_or(false);
         row.password_changed_at = row.password_hash.as_ref().map(|_| now_s.clone());
-
-        // A generated username can collide with one created a moment ago; try again.
-        for attempt in 0..5 {
-            row.username = match &explicit_username {
-                Some(name) => name.clone(),
-                None => {
-                    self.next_free_username(&mut conn, &row, username_hint.as_deref(), attempt)
-                        .await?
-                }
-            };
-            match self
-                .insert_user(actor, meta, &row, &roles, &jurisdictions, &credential)
-                .await
-            {
-                Ok(user) => {
-                    return Ok(CreatedUser {
-                        user,
-                        generated_password: generated,
-                    });
-                }
-                Err(e) if e.is_unique_on("username") => {
-                    if explicit_username.is_some() {
-                        return Err(ServiceError::conflict(
-                            "username_taken",
-                            format!("the username '{}' is taken", row.username),
-                        ));
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ServiceError::conflict(
-            "username_taken",
-            "could not find a free username; give one explicitly",
-        ))
+        Ok(PreparedUser {
+            row,
+            roles,
+            jurisdictions,
+            assignments,
+            credential,
+            explicit_username,
+            username_hint,
+            generated_password,
+        })
     }
 
-    async fn insert_user(
+    /// Inserts a prepared user, its links and assignments, and the audit event, on `tx`;
+    /// the `attempt`-th free username is taken when none was given.
+    pub(crate) async fn insert_prepared(
         &self,
+        tx: &mut Conn,
         actor: &Actor,
         meta: &RequestMeta,
-        row: &UserRow,
-        roles: &[String],
-        jurisdictions: &[String],
-        credential: &Credential,
+        p: &mut PreparedUser,
+        attempt: u32,
     ) -> std::result::Result<UserView, InsertError> {
-        let mut tx = self.db.begin().await?;
-        store::insert(&mut tx, row).await?;
-        store::replace_roles(&mut tx, &row.id, roles).await?;
-        store::replace_jurisdictions(&mut tx, &row.id, jurisdictions).await?;
-        let view = view(row.clone(), roles.to_vec(), jurisdictions.to_vec());
+        p.row.username = match &p.explicit_username {
+            Some(name) => name.clone(),
+            None => {
+                self.next_free_username(tx, &p.row, p.username_hint.as_deref(), attempt)
+                    .await?
+            }
+        };
+        store::insert(tx, &p.row).await?;
+        store::replace_roles(tx, &p.row.id, &p.roles).await?;
+        store::replace_jurisdictions(tx, &p.row.id, &p.jurisdictions).await?;
+        for draft in &p.assignments {
+            let row = self.new_assignment_row(&p.row.id, draft.clone(), None);
+            cadre_store::assignments::insert(tx, &row).await?;
+        }
+        let view = self.user_view(tx, p.row.clone()).await?;
         let mut after = serde_json::to_value(&view).unwrap_or_default();
-        after["credential_method"] = serde_json::json!(credential_name(credential));
+        after["credential_method"] = serde_json::json!(credential_name(&p.credential));
         self.record_by(
-            &mut tx,
+            tx,
             actor,
             meta,
             Event::new("user.create")
-                .target("user", &row.id, &row.username)
+                .target("user", &p.row.id, &p.row.username)
                 .after(after),
         )
         .await?;
-        tx.commit().await?;
         Ok(view)
     }
 
@@ -831,7 +937,7 @@ impl Cadre {
         actor.require(Action::UserRead)?;
         let mut conn = self.db.reader().await?;
         let target = self.load_target(&mut conn, actor, id, Target::View).await?;
-        Ok(view(target.row, target.roles, target.jurisdictions))
+        self.user_view(&mut conn, target.row).await
     }
 
     pub async fn update_user(
@@ -867,11 +973,7 @@ impl Cadre {
                 return Err(ServiceError::StaleVersion);
             }
         }
-        let before = view(
-            target.row.clone(),
-            target.roles.clone(),
-            target.jurisdictions.clone(),
-        );
+        let before = self.user_view(&mut tx, target.row.clone()).await?;
         let mut row = target.row.clone();
         for field in PERSON_FIELDS {
             if let Some(value) = patch.person_value(field) {
@@ -939,7 +1041,7 @@ impl Cadre {
         if patch.jurisdictions.is_some() {
             store::replace_jurisdictions(&mut tx, &row.id, &jurisdictions).await?;
         }
-        let after = view(row.clone(), roles, jurisdictions);
+        let after = self.user_view(&mut tx, row.clone()).await?;
         self.record_by(
             &mut tx,
             actor,
@@ -1148,6 +1250,8 @@ impl Cadre {
             employment_type: clean(filter.employment_type),
             profile_complete: filter.profile_complete,
             visible_within: (!actor.scope.is_global()).then(|| actor.scope.roots().to_vec()),
+            campaign: clean(filter.campaign),
+            today: self.clock.today().to_string(),
             sort,
             descending,
             after,
@@ -1172,7 +1276,25 @@ fn credential_name(credential: &Credential) -> &'static str {
     }
 }
 
-pub(crate) fn view(r: UserRow, roles: Vec<String>, jurisdictions: Vec<String>) -> UserView {
+/// What a user view carries besides the user's own row.
+#[derive(Default)]
+pub(crate) struct Related {
+    pub roles: Vec<String>,
+    pub jurisdictions: Vec<String>,
+    pub assignments: Vec<AssignmentView>,
+    pub status_history: Vec<StatusChangeView>,
+}
+
+pub(crate) fn view(r: UserRow, related: Related) -> UserView {
+    let deactivation = related
+        .status_history
+        .iter()
+        .rev()
+        .find(|c| {
+            c.kind == "deactivation"
+                && (c.state == "scheduled" || (c.state == "applied" && r.status == "deactivated"))
+        })
+        .cloned();
     UserView {
         has_password: r.password_hash.is_some(),
         id: r.id,
@@ -1188,17 +1310,18 @@ pub(crate) fn view(r: UserRow, roles: Vec<String>, jurisdictions: Vec<String>) -
         date_of_birth: r.date_of_birth,
         email: r.email,
         correspondence_address: r.correspondence_address,
-        roles,
+        roles: related.roles,
         employment_type: r.employment_type,
         date_of_employment: r.date_of_employment,
         designation: r.designation,
         department: r.department,
-        jurisdictions,
-        assignments: Vec::new(),
+        jurisdictions: related.jurisdictions,
+        assignments: related.assignments,
         must_change_password: r.must_change_password,
-        deactivation: None,
-        replaced_by: None,
-        replaces: None,
+        deactivation,
+        status_history: related.status_history,
+        replaced_by: r.replaced_by,
+        replaces: r.replaces,
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -1211,7 +1334,7 @@ pub(crate) enum InsertError {
 }
 
 impl InsertError {
-    fn is_unique_on(&self, needle: &str) -> bool {
+    pub(crate) fn is_unique_on(&self, needle: &str) -> bool {
         matches!(self, InsertError::Store(e) if e.is_unique_on(needle))
     }
 }

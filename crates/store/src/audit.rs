@@ -89,10 +89,18 @@ pub struct AuditQuery {
     pub to: Option<String>,
     /// For actors without global scope: only events about users whose footprint
     /// touches these subtrees, or done by `own_id`.
-    pub within: Option<(Vec<BoundaryPath>, String)>,
+    pub within: Option<AuditScope>,
     /// Newest first: continue strictly before (occurred_at, id).
     pub before: Option<(String, String)>,
     pub limit: i64,
+}
+
+/// The part of the audit log an actor without global scope may read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditScope {
+    pub subtrees: Vec<BoundaryPath>,
+    pub own_id: String,
+    pub today: String,
 }
 
 pub async fn query(conn: &mut Conn, q: &AuditQuery) -> Result<Page<AuditRow>, StoreError> {
@@ -129,12 +137,17 @@ pub async fn query(conn: &mut Conn, q: &AuditQuery) -> Result<Page<AuditRow>, St
     if let Some(to) = &q.to {
         filter.push(" AND occurred_at < ").bind(to.as_str());
     }
-    if let Some((subtrees, own_id)) = &q.within {
+    if let Some(scope) = &q.within {
         filter
             .push(" AND (actor_id = ")
-            .bind(own_id.as_str())
+            .bind(scope.own_id.as_str())
             .push(" OR (target_type = 'user'");
-        crate::users::push_footprint_touches(&mut filter, "target_id", subtrees);
+        crate::users::push_footprint_touches(
+            &mut filter,
+            "target_id",
+            &scope.subtrees,
+            &scope.today,
+        );
         filter.push("))");
     }
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_events");

@@ -6,15 +6,19 @@
 //! Every repository function takes a connection, so a use case can run several of them,
 //! and write its audit event, inside one transaction.
 
+pub mod assignments;
 pub mod audit;
 pub mod boundaries;
+pub mod campaigns;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod master_data;
 pub mod migrate;
 pub mod roles;
 pub mod sessions;
 pub mod sql;
+pub mod status_changes;
 pub mod test_support;
 pub mod throttle;
 pub mod users;

@@ -152,14 +152,100 @@ const MIGRATIONS: &[Migration] = &[Migration {
         "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
          FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
     ],
+},
+Migration {
+    version: 2,
+    name: "campaigns, assignments, status changes, documents, replacement links",
+    shared: &[
+        "CREATE TABLE campaigns (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            campaign_type TEXT NOT NULL,
+            parent_code TEXT REFERENCES campaigns(code),
+            start_date TEXT NOT NULL,
+            end_date TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE INDEX campaigns_parent ON campaigns (parent_code)",
+        "CREATE TABLE campaign_boundaries (
+            campaign_code TEXT NOT NULL REFERENCES campaigns(code) ON DELETE CASCADE,
+            boundary_code TEXT NOT NULL REFERENCES boundaries(code),
+            PRIMARY KEY (campaign_code, boundary_code)
+        )",
+        "CREATE INDEX campaign_boundaries_boundary ON campaign_boundaries (boundary_code)",
+        "CREATE TABLE assignments (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            campaign_code TEXT NOT NULL REFERENCES campaigns(code),
+            from_date TEXT NOT NULL,
+            till_date TEXT NOT NULL,
+            ended_on TEXT,
+            end_reason TEXT,
+            takes_over TEXT REFERENCES assignments(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+        "CREATE INDEX assignments_user ON assignments (user_id, till_date)",
+        "CREATE INDEX assignments_campaign ON assignments (campaign_code, till_date)",
+        "CREATE TABLE assignment_boundaries (
+            assignment_id TEXT NOT NULL REFERENCES assignments(id) ON DELETE CASCADE,
+            boundary_code TEXT NOT NULL REFERENCES boundaries(code),
+            PRIMARY KEY (assignment_id, boundary_code)
+        )",
+        "CREATE INDEX assignment_boundaries_boundary ON assignment_boundaries (boundary_code, assignment_id)",
+        "CREATE TABLE assignment_roles (
+            assignment_id TEXT NOT NULL REFERENCES assignments(id) ON DELETE CASCADE,
+            role_code TEXT NOT NULL REFERENCES roles(code),
+            PRIMARY KEY (assignment_id, role_code)
+        )",
+        "CREATE TABLE status_changes (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            effective_date TEXT NOT NULL,
+            order_number TEXT,
+            remarks TEXT,
+            state TEXT NOT NULL,
+            applied_at TEXT,
+            created_by TEXT,
+            created_by_username TEXT,
+            created_at TEXT NOT NULL
+        )",
+        "CREATE INDEX status_changes_user ON status_changes (user_id, created_at)",
+        "CREATE INDEX status_changes_due ON status_changes (state, effective_date)",
+        "CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            status_change_id TEXT REFERENCES status_changes(id),
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            sha256 TEXT NOT NULL,
+            content {blob} NOT NULL,
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        )",
+        "CREATE INDEX documents_user ON documents (user_id, created_at)",
+        "ALTER TABLE users ADD COLUMN replaced_by TEXT",
+        "ALTER TABLE users ADD COLUMN replaces TEXT",
+        "ALTER TABLE users ADD COLUMN deactivated_on TEXT",
+    ],
+    sqlite: &[],
+    postgres: &[],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {
-    let (boolean, path) = match backend {
-        Backend::Sqlite => ("INTEGER", "TEXT"),
-        Backend::Postgres => ("BOOLEAN", "TEXT COLLATE \"C\""),
+    let (boolean, path, blob) = match backend {
+        Backend::Sqlite => ("INTEGER", "TEXT", "BLOB"),
+        Backend::Postgres => ("BOOLEAN", "TEXT COLLATE \"C\"", "BYTEA"),
     };
-    statement.replace("{bool}", boolean).replace("{path}", path)
+    statement
+        .replace("{bool}", boolean)
+        .replace("{path}", path)
+        .replace("{blob}", blob)
 }
 
 /// The newest schema version this build knows.

@@ -12,6 +12,7 @@ pub enum Value {
     Text(Option<String>),
     Int(i64),
     Bool(bool),
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Value {
@@ -42,6 +43,11 @@ impl From<Option<&str>> for Value {
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
         Value::Int(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
     }
 }
 impl From<bool> for Value {
@@ -130,6 +136,7 @@ impl Sql {
                 Value::Text(v) => args.add(v.clone()),
                 Value::Int(v) => args.add(*v),
                 Value::Bool(v) => args.add(*v),
+                Value::Bytes(v) => args.add(v.clone()),
             };
             added.map_err(|e| StoreError::Other(format!("binding argument: {e}")))?;
         }
@@ -173,6 +180,10 @@ pub fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError
     Ok(row.try_get::<Option<String>, _>(column)?)
 }
 
+pub fn bytes(row: &AnyRow, column: &str) -> Result<Vec<u8>, StoreError> {
+    Ok(row.try_get::<Vec<u8>, _>(column)?)
+}
+
 pub fn int(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
     Ok(row.try_get::<i64, _>(column)?)
 }
@@ -183,6 +194,31 @@ pub fn boolean(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
         Ok(value) => Ok(value),
         Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
     }
+}
+
+/// Values of a link table grouped by owner, for many owners at once (chunked to stay
+/// under parameter limits): `SELECT {key}, {value} FROM {table} WHERE {key} IN (…)`.
+pub async fn grouped(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    key: &str,
+    value: &str,
+    owners: &[String],
+) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for chunk in owners.chunks(400) {
+        let mut sql = Sql::new(&format!(
+            "SELECT {key}, {value} FROM {table} WHERE {key} IN ("
+        ));
+        sql.bind_list(chunk.iter().map(String::as_str))
+            .push(&format!(") ORDER BY {value}"));
+        for row in sql.fetch_all(conn).await? {
+            out.entry(text(&row, key)?)
+                .or_default()
+                .push(text(&row, value)?);
+        }
+    }
+    Ok(out)
 }
 
 /// A page of results with the total count of matching rows.

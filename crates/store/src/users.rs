@@ -38,6 +38,11 @@ pub struct UserRow {
     pub created_by: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The worker who took this user's place, and the one this user replaced.
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    /// The day the current deactivation took effect; none while active.
+    pub deactivated_on: Option<String>,
 }
 
 impl UserRow {
@@ -55,7 +60,8 @@ impl UserRow {
 const COLUMNS: &str = "id, username, status, profile_complete, version, first_name, last_name, \
      mobile_number, mobile_national, father_or_husband_name, gender, date_of_birth, email, \
      correspondence_address, employment_type, date_of_employment, designation, department, \
-     password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at";
+     password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at, \
+     replaced_by, replaces, deactivated_on";
 
 fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     Ok(UserRow {
@@ -83,6 +89,9 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
         created_by: opt_text(row, "created_by")?,
         created_at: text(row, "created_at")?,
         updated_at: text(row, "updated_at")?,
+        replaced_by: opt_text(row, "replaced_by")?,
+        replaces: opt_text(row, "replaces")?,
+        deactivated_on: opt_text(row, "deactivated_on")?,
     })
 }
 
@@ -285,18 +294,7 @@ pub async fn roles_of(
     conn: &mut Conn,
     user_ids: &[String],
 ) -> Result<HashMap<String, Vec<String>>, StoreError> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in user_ids.chunks(500) {
-        let mut sql = Sql::new("SELECT user_id, role_code FROM user_roles WHERE user_id IN (");
-        sql.bind_list(chunk.iter().map(String::as_str))
-            .push(") ORDER BY role_code");
-        for row in sql.fetch_all(conn).await? {
-            out.entry(text(&row, "user_id")?)
-                .or_default()
-                .push(text(&row, "role_code")?);
-        }
-    }
-    Ok(out)
+    crate::sql::grouped(conn, "user_roles", "user_id", "role_code", user_ids).await
 }
 
 /// The jurisdictions of each user as (code, path), sorted by code.
@@ -322,13 +320,84 @@ pub async fn jurisdictions_of(
     Ok(out)
 }
 
-/// Appends `AND EXISTS (…)`: the footprint of the user whose id is in `user_id_column`
-/// touches one of `subtrees`. The footprint is the user's jurisdictions.
-pub fn push_footprint_touches(sql: &mut Sql, user_id_column: &str, subtrees: &[BoundaryPath]) {
-    sql.push(" AND EXISTS (SELECT 1 FROM user_jurisdictions fj JOIN boundaries fb ON fb.code = fj.boundary_code WHERE fj.user_id = ")
+/// Appends `AND (…)`: the footprint of the user whose id is in `user_id_column` touches
+/// one of `subtrees`. The footprint is the user's jurisdictions and the boundaries of
+/// their assignments still open on `today`.
+pub fn push_footprint_touches(
+    sql: &mut Sql,
+    user_id_column: &str,
+    subtrees: &[BoundaryPath],
+    today: &str,
+) {
+    sql.push(" AND (EXISTS (SELECT 1 FROM user_jurisdictions fj JOIN boundaries fb ON fb.code = fj.boundary_code WHERE fj.user_id = ")
         .push(user_id_column);
     push_path_in_subtrees(sql, "fb.path", subtrees);
-    sql.push(")");
+    sql.push(") OR EXISTS (SELECT 1 FROM assignments fa JOIN assignment_boundaries fab ON fab.assignment_id = fa.id JOIN boundaries fab_b ON fab_b.code = fab.boundary_code WHERE fa.user_id = ")
+        .push(user_id_column)
+        .push(" AND fa.till_date >= ")
+        .bind(today);
+    push_path_in_subtrees(sql, "fab_b.path", subtrees);
+    sql.push("))");
+}
+
+/// Each user's footprint: jurisdictions and boundaries of assignments open on `today`.
+pub async fn footprints_of(
+    conn: &mut Conn,
+    user_ids: &[String],
+    today: &str,
+) -> Result<HashMap<String, Vec<BoundaryPath>>, StoreError> {
+    let mut out: HashMap<String, Vec<BoundaryPath>> = HashMap::new();
+    for (id, list) in jurisdictions_of(conn, user_ids).await? {
+        out.entry(id)
+            .or_default()
+            .extend(list.into_iter().map(|(_, p)| p));
+    }
+    for (id, list) in crate::assignments::open_boundaries_of(conn, user_ids, today).await? {
+        out.entry(id).or_default().extend(list);
+    }
+    Ok(out)
+}
+
+/// Sets a user's status and the day a deactivation took effect, bumping the version.
+pub async fn set_status(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    deactivated_on: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut sql = Sql::new("UPDATE users SET status = ");
+    sql.bind(status)
+        .push(", deactivated_on = ")
+        .bind(deactivated_on)
+        .push(", version = version + 1, updated_at = ")
+        .bind(now)
+        .push(" WHERE id = ")
+        .bind(id);
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+/// Links a replaced user and their replacement, both ways.
+pub async fn link_replacement(
+    conn: &mut Conn,
+    old_id: &str,
+    new_id: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    for (id, column, other) in [
+        (old_id, "replaced_by", new_id),
+        (new_id, "replaces", old_id),
+    ] {
+        let mut sql = Sql::new(&format!("UPDATE users SET {column} = "));
+        sql.bind(other)
+            .push(", version = version + 1, updated_at = ")
+            .bind(now)
+            .push(" WHERE id = ")
+            .bind(id);
+        sql.execute(conn).await?;
+    }
+    Ok(())
 }
 
 /// Sort orders for user lists; every one ends with `id` so pages are stable.
@@ -369,6 +438,10 @@ pub struct UserQuery {
     pub profile_complete: Option<bool>,
     /// `None`: every user. `Some(subtrees)`: only users whose footprint touches them.
     pub visible_within: Option<Vec<BoundaryPath>>,
+    /// Users with an assignment in this campaign open on `today`.
+    pub campaign: Option<String>,
+    /// The day against which assignments count as open.
+    pub today: String,
     pub sort: UserSort,
     pub descending: bool,
     /// Continue after this (sort value, id).
@@ -430,14 +503,23 @@ fn filter(q: &UserQuery) -> Sql {
             .push(" ESCAPE '\\'");
     }
     if let Some(role) = &q.role {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role_code = ",
-        )
-        .bind(role.as_str())
-        .push(")");
+        sql.push(" AND (EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role_code = ")
+            .bind(role.as_str())
+            .push(") OR EXISTS (SELECT 1 FROM assignments ra JOIN assignment_roles rr ON rr.assignment_id = ra.id WHERE ra.user_id = u.id AND ra.till_date >= ")
+            .bind(q.today.as_str())
+            .push(" AND rr.role_code = ")
+            .bind(role.as_str())
+            .push("))");
+    }
+    if let Some(campaign) = &q.campaign {
+        sql.push(" AND EXISTS (SELECT 1 FROM assignments ca WHERE ca.user_id = u.id AND ca.campaign_code = ")
+            .bind(campaign.as_str())
+            .push(" AND ca.till_date >= ")
+            .bind(q.today.as_str())
+            .push(")");
     }
     if let Some(boundary) = &q.boundary {
-        push_footprint_touches(&mut sql, "u.id", std::slice::from_ref(boundary));
+        push_footprint_touches(&mut sql, "u.id", std::slice::from_ref(boundary), &q.today);
     }
     if let Some(status) = &q.status {
         sql.push(" AND u.status = ").bind(status.as_str());
@@ -453,7 +535,7 @@ fn filter(q: &UserQuery) -> Sql {
         sql.push(" AND u.profile_complete = ").bind(complete);
     }
     if let Some(subtrees) = &q.visible_within {
-        push_footprint_touches(&mut sql, "u.id", subtrees);
+        push_footprint_touches(&mut sql, "u.id", subtrees, &q.today);
     }
     sql
 }

@@ -1,6 +1,12 @@
 //! The JSON API, end to end over HTTP, on whichever backend the environment selects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "api/campaigns.rs"]
+mod campaigns;
+#[path = "api/documents.rs"]
+mod documents;
+#[path = "api/export.rs"]
+mod export;
 mod support;
 
 use reqwest::{Method, StatusCode};

@@ -1,8 +1,13 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document built from the same routes.
 
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod boundaries;
+pub mod campaigns;
+pub mod documents;
+pub mod export;
+pub mod lifecycle;
 pub mod master_data;
 pub mod roles;
 pub mod users;
@@ -32,6 +37,8 @@ use crate::AppState;
         (name = "roles", description = "Roles and actions"),
         (name = "master-data", description = "Configurable lists"),
         (name = "audit", description = "The audit log"),
+        (name = "campaigns", description = "Campaigns and their coverage"),
+        (name = "assignments", description = "Users on campaigns and boundaries"),
     )
 )]
 struct ApiDoc;
@@ -89,5 +96,27 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(master_data::get))
         .routes(routes!(master_data::put))
         .routes(routes!(audit::search))
+        // documents routes (begin)
+        .routes(routes!(documents::upload, documents::list))
+        .routes(routes!(documents::download))
+        // documents routes (end)
+        // export routes (begin)
+        .routes(routes!(export::export_users))
+        // export routes (end)
+        // campaign and assignment routes (begin)
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::coverage))
+        .routes(routes!(assignments::list, assignments::create))
+        .routes(routes!(assignments::update))
+        .routes(routes!(assignments::end))
+        .routes(routes!(assignments::move_to))
+        .routes(routes!(lifecycle::deactivate))
+        .routes(routes!(lifecycle::reactivate))
+        .routes(routes!(lifecycle::status_history))
+        .routes(routes!(lifecycle::replace))
+        .routes(routes!(lifecycle::timeline))
+        .routes(routes!(lifecycle::staff))
+        // campaign and assignment routes (end)
         .split_for_parts()
 }
