@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use cadre_service::{Actor, RequestMeta};
@@ -142,14 +142,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The authenticated caller, from `Authorization: Bearer TOKEN`.
+/// The authenticated caller, from `Authorization: Bearer TOKEN` or, for the pages'
+/// scripts, the session cookie; a cookie-authenticated write must also carry the
+/// session's CSRF token in `X-CSRF-Token`, which another site cannot know.
 pub struct Auth(pub Actor);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -158,8 +160,31 @@ impl FromRequestParts<AppState> for Auth {
                 scheme
                     .eq_ignore_ascii_case("bearer")
                     .then(|| token.trim().to_owned())
-            })
-            .ok_or(cadre_service::ServiceError::Unauthenticated)?;
+            });
+        let token = match bearer {
+            Some(token) => token,
+            None => {
+                let token =
+                    crate::ui::session::cookie(&parts.headers, crate::ui::session::SESSION_COOKIE)
+                        .ok_or(cadre_service::ServiceError::Unauthenticated)?;
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let sent = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !safe
+                    && !crate::ui::session::same_token(&crate::ui::session::csrf_for(&token), sent)
+                {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "csrf_failed",
+                        "send the page's CSRF token in X-CSRF-Token",
+                    ));
+                }
+                token
+            }
+        };
         Ok(Auth(state.cadre.authenticate(&token).await?))
     }
 }

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod metrics;
 pub mod ops;
 pub mod problem;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub fn app(cadre: Cadre, config: WebConfig) -> Router {
     Router::new()
         .merge(api_router)
         .merge(ops::router())
+        .merge(ui::router())
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -1965,3 +1965,48 @@ async fn the_country_fixture_imports() {
     let token = app.token("admin").await;
     assert_eq!(app.get("/api/v1/boundaries", &token).await.body["total"], 9);
 }
+
+#[tokio::test]
+async fn the_session_cookie_authenticates_api_reads_and_csrf_guards_its_writes() {
+    let w = World::new().await;
+    let cookie = format!("cadre_session={}", w.sup_tete);
+    let read = TestApp::read(
+        w.app
+            .client
+            .get(format!("{}/api/v1/me", w.app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(read.status, StatusCode::OK);
+    let path = format!("{}/api/v1/users/{}", w.app.base, w.tete_worker);
+    let forged = TestApp::read(
+        w.app
+            .client
+            .patch(&path)
+            .header("cookie", &cookie)
+            .json(&json!({"designation": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.body["code"], "csrf_failed");
+    let csrf = cadre_web::ui::session::csrf_for(&w.sup_tete);
+    let ok = TestApp::read(
+        w.app
+            .client
+            .patch(&path)
+            .header("cookie", &cookie)
+            .header("x-csrf-token", csrf)
+            .json(&json!({"designation": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}

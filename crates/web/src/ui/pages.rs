@@ -1,0 +1,452 @@
+//! The pages: sign-in, the start page, user search, errors, master data.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use cadre_domain::master_data::ListItem;
+use cadre_service::auth::LoginRequest;
+use cadre_service::users::UserFilter;
+use cadre_service::ServiceError;
+
+use super::i18n::Lang;
+use super::session::{
+    cookie, csrf_for, is_tls, safe_next, same_token, set_cookie, urlencode, Module, UiLang,
+    UiSession, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
+};
+use crate::extract::Meta;
+use crate::AppState;
+
+/// What every page's frame needs: language, who is signed in, their modules, the CSRF
+/// token for its forms, and where we are.
+pub struct Frame {
+    pub lang: Lang,
+    pub csrf: String,
+    pub username: Option<String>,
+    pub modules: Vec<Module>,
+    pub path: String,
+}
+
+impl Frame {
+    pub fn of(session: &UiSession) -> Self {
+        Self {
+            lang: session.lang,
+            csrf: session.csrf.clone(),
+            username: Some(session.actor.username.clone()),
+            modules: session.modules(),
+            path: session.path.clone(),
+        }
+    }
+
+    fn anonymous(lang: Lang, csrf: String, path: &str) -> Self {
+        Self {
+            lang,
+            csrf,
+            username: None,
+            modules: Vec::new(),
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn langs(&self) -> [Lang; 3] {
+        Lang::ALL
+    }
+
+    pub fn lang_link(&self, lang: &Lang) -> String {
+        format!("/lang/{}?next={}", lang.code(), urlencode(&self.path))
+    }
+
+    pub fn is_lang(&self, lang: &Lang) -> bool {
+        *lang == self.lang
+    }
+
+    pub fn in_module(&self, m: &Module) -> bool {
+        self.path.starts_with(&self.module_path(m))
+    }
+
+    pub fn module_path(&self, m: &Module) -> String {
+        format!("/{}", m.slug())
+    }
+
+    pub fn module_key(&self, m: &Module) -> String {
+        format!("module-{}", m.slug())
+    }
+
+    pub fn module_text_key(&self, m: &Module) -> String {
+        format!("module-{}-text", m.slug())
+    }
+}
+
+fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    f: Frame,
+    title: String,
+    text: String,
+}
+
+/// A page for an error, in the visitor's language.
+pub fn error_page(lang: Lang, status: StatusCode, title_key: &str, text_key: &str) -> Response {
+    let page = ErrorPage {
+        f: Frame::anonymous(lang, String::new(), "/"),
+        title: lang.t(title_key),
+        text: lang.t(text_key),
+    };
+    render(&page, status)
+}
+
+/// The page for a use case's refusal, the same decision the API would return.
+pub fn service_error_page(lang: Lang, error: ServiceError) -> Response {
+    match error {
+        ServiceError::Unauthenticated => Redirect::to("/login").into_response(),
+        ServiceError::Forbidden { .. } => error_page(
+            lang,
+            StatusCode::FORBIDDEN,
+            "forbidden-title",
+            "forbidden-text",
+        ),
+        ServiceError::NotFound => error_page(
+            lang,
+            StatusCode::NOT_FOUND,
+            "not-found-title",
+            "not-found-text",
+        ),
+        other => {
+            tracing::error!(error = %other, "page failed");
+            error_page(
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-title",
+                "error-text",
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    f: Frame,
+    username: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn with_cookie(mut response: Response, value: String) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// A fresh random token for the double-submitted sign-in form.
+fn pre_session_token() -> String {
+    cadre_service::password::new_token()
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    UiLang(lang): UiLang,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if state.cadre.authenticate(&token).await.is_ok() {
+            return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+        }
+    }
+    let csrf = pre_session_token();
+    let page = LoginPage {
+        f: Frame::anonymous(lang, csrf.clone(), "/login"),
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    };
+    with_cookie(
+        render(&page, StatusCode::OK),
+        set_cookie(PRE_SESSION_CSRF_COOKIE, &csrf, None, is_tls(&headers)),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    UiLang(lang): UiLang,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let expected = cookie(&headers, PRE_SESSION_CSRF_COOKIE).unwrap_or_default();
+    let fresh = pre_session_token();
+    let again = |status: StatusCode, message: String| {
+        let page = LoginPage {
+            f: Frame::anonymous(lang, fresh.clone(), "/login"),
+            username: form.username.clone(),
+            next: next.clone(),
+            error: Some(message),
+        };
+        with_cookie(
+            render(&page, status),
+            set_cookie(PRE_SESSION_CSRF_COOKIE, &fresh, None, is_tls(&headers)),
+        )
+    };
+    if expected.is_empty() || !same_token(&expected, &form.csrf) {
+        return again(StatusCode::FORBIDDEN, lang.t("session-expired"));
+    }
+    let request = LoginRequest {
+        username: form.username.clone(),
+        password: form.password.clone(),
+    };
+    match state.cadre.login(&meta, request).await {
+        Ok(login) => {
+            let ttl = state.cadre.settings().session_ttl.as_secs() as i64;
+            let response = Redirect::to(&next).into_response();
+            let response = with_cookie(
+                response,
+                set_cookie(SESSION_COOKIE, &login.token, Some(ttl), is_tls(&headers)),
+            );
+            with_cookie(
+                response,
+                set_cookie(PRE_SESSION_CSRF_COOKIE, "", Some(0), is_tls(&headers)),
+            )
+        }
+        Err(ServiceError::InvalidCredentials) => {
+            again(StatusCode::UNAUTHORIZED, lang.t("invalid-credentials"))
+        }
+        Err(ServiceError::Forbidden {
+            code: "account_deactivated",
+            ..
+        }) => again(StatusCode::FORBIDDEN, lang.t("account-deactivated")),
+        Err(ServiceError::TooManyRequests {
+            code,
+            retry_after_secs,
+            ..
+        }) => {
+            let key = if code == "account_locked" {
+                "account-locked"
+            } else {
+                "rate-limited"
+            };
+            again(
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.t_with(key, &[("seconds", (retry_after_secs as i64).into())]),
+            )
+        }
+        Err(other) => service_error_page(lang, other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: UiSession,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = session.refuse_bad_csrf(&form.csrf) {
+        return refused;
+    }
+    if let Err(e) = state.cadre.logout(&session.actor, &meta).await {
+        return service_error_page(session.lang, e);
+    }
+    with_cookie(
+        Redirect::to("/login").into_response(),
+        set_cookie(SESSION_COOKIE, "", Some(0), is_tls(&headers)),
+    )
+}
+
+/// Switching language works without JavaScript: a link sets the cookie and returns.
+pub async fn switch_language(
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Response {
+    let lang = Lang::from_code(&code).unwrap_or(Lang::En);
+    let response = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    with_cookie(
+        response,
+        set_cookie(
+            LANG_COOKIE,
+            lang.code(),
+            Some(365 * 24 * 3600),
+            is_tls(&headers),
+        ),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    f: Frame,
+}
+
+pub async fn home(session: UiSession) -> Response {
+    render(
+        &HomePage {
+            f: Frame::of(&session),
+        },
+        StatusCode::OK,
+    )
+}
+
+struct UserRow {
+    id: String,
+    username: String,
+    name: String,
+    mobile: String,
+    roles: String,
+    status: String,
+    status_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    f: Frame,
+    q: String,
+    status: String,
+    rows: Vec<UserRow>,
+    count_text: String,
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct UserSearchQuery {
+    q: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    session: UiSession,
+    axum::extract::Query(query): axum::extract::Query<UserSearchQuery>,
+) -> Response {
+    let lang = session.lang;
+    let status = match query.status.as_deref() {
+        Some("deactivated") => "deactivated",
+        Some("all") => "all",
+        _ => "active",
+    };
+    let q = query.q.clone().unwrap_or_default();
+    let filter = UserFilter {
+        q: Some(q.clone()),
+        status: Some(status.to_owned()),
+        cursor: query.cursor.clone(),
+        limit: Some(50),
+        ..UserFilter::default()
+    };
+    let page = match state.cadre.search_users(&session.actor, filter).await {
+        Ok(page) => page,
+        Err(e) => return service_error_page(lang, e),
+    };
+    let rows = page
+        .items
+        .into_iter()
+        .map(|u| UserRow {
+            name: format!(
+                "{} {}",
+                u.first_name.unwrap_or_default(),
+                u.last_name.unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+            mobile: u.mobile_number.unwrap_or_default(),
+            roles: u.roles.join(", "),
+            status_class: if u.status == "active" { "ok" } else { "off" },
+            status: lang.t(if u.status == "active" {
+                "status-active"
+            } else {
+                "status-deactivated"
+            }),
+            id: u.id,
+            username: u.username,
+        })
+        .collect();
+    let next_link = page.next_cursor.map(|c| {
+        format!(
+            "/users?q={}&status={status}&cursor={}",
+            urlencode(&q),
+            urlencode(&c)
+        )
+    });
+    let view = UsersPage {
+        count_text: lang.t_with("results-count", &[("count", page.total.into())]),
+        f: Frame::of(&session),
+        q,
+        status: status.to_owned(),
+        rows,
+        next_link,
+    };
+    render(&view, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "master_data.html")]
+struct MasterDataPage {
+    f: Frame,
+    lists: Vec<(String, Vec<ListItem>)>,
+}
+
+pub async fn master_data(State(state): State<AppState>, session: UiSession) -> Response {
+    // The page decides nothing itself: the use case answers, as for the API.
+    if let Err(e) = session
+        .actor
+        .require(cadre_domain::Action::MasterDataManage)
+    {
+        return service_error_page(session.lang, e);
+    }
+    match state.cadre.master_data_view(&session.actor).await {
+        Ok(view) => render(
+            &MasterDataPage {
+                f: Frame::of(&session),
+                lists: view.lists.into_iter().collect(),
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => service_error_page(session.lang, e),
+    }
+}
+
+/// The session cookie's CSRF token, for API calls made from the pages' scripts.
+pub fn csrf_of_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE).map(|t| csrf_for(&t))
+}
