@@ -29,6 +29,12 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(pages::switch_language))
         .route("/users", get(pages::users))
         .route("/master-data", get(pages::master_data))
+        // user pages (begin)
+        // user pages (end)
+        // lifecycle pages (begin)
+        // lifecycle pages (end)
+        // administration pages (begin)
+        // administration pages (end)
         .route(
             "/static/app.css",
             get(|| async {
