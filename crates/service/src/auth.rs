@@ -113,16 +113,18 @@ pub struct MeView {
 impl Cadre {
     pub async fn login(&self, meta: &RequestMeta, request: LoginRequest) -> Result<LoginResponse> {
         let client = meta.client_addr.clone().unwrap_or_else(|| "unknown".into());
+        let username = request.username.trim().to_lowercase();
+        // Bounded so that a megabyte-long "username" cannot fill the throttle table.
+        let username: String = username.chars().take(128).collect();
         if let Err(wait) = self.limiter.hit(&client) {
+            self.record_refused_login(meta, &username, "rate_limited")
+                .await?;
             return Err(ServiceError::TooManyRequests {
                 code: "rate_limited",
                 message: "too many sign-in attempts from this address; wait and try again".into(),
                 retry_after_secs: wait,
             });
         }
-        let username = request.username.trim().to_lowercase();
-        // Bounded so that a megabyte-long "username" cannot fill the throttle table.
-        let username: String = username.chars().take(128).collect();
         let now = self.clock.now();
         let now_s = cadre_store::timestamp(now);
 
@@ -136,6 +138,7 @@ impl Cadre {
             let until = cadre_store::parse_timestamp(until)?;
             if until > now {
                 let wait = (until - now).num_seconds().max(1) as u64;
+                self.record_refused_login(meta, &username, "locked").await?;
                 return Err(ServiceError::TooManyRequests {
                     code: "account_locked",
                     message: "too many failed sign-ins for this account; wait and try again".into(),
@@ -236,6 +239,28 @@ impl Cadre {
             expires_at: session.expires_at,
             user: view,
         })
+    }
+
+    /// Every sign-in attempt is audited, including those refused before the password
+    /// is looked at.
+    async fn record_refused_login(
+        &self,
+        meta: &RequestMeta,
+        username: &str,
+        outcome: &str,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        self.record(
+            &mut tx,
+            None,
+            meta,
+            Event::new("auth.login")
+                .outcome(outcome)
+                .target("user", username, username),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Exponential hold-back after the free failures: 1 s, 2 s, 4 s… up to the

@@ -258,6 +258,21 @@ async fn repeated_failures_slow_the_account_down_then_release_it() {
         w.app.login("ghost", "x").await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
+    let refused = w
+        .app
+        .get(
+            "/api/v1/audit?action=auth.login&target=joao.lopes",
+            &w.admin,
+        )
+        .await;
+    assert!(
+        refused.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "locked"),
+        "held attempts are audited too"
+    );
     w.app.clock.advance(301);
     assert_eq!(
         w.app.login("joao.lopes", PASSWORD).await.status,
