@@ -8,6 +8,12 @@ mod documents;
 #[path = "api/export.rs"]
 mod export;
 mod support;
+#[path = "api/ui_admin.rs"]
+mod ui_admin;
+#[path = "api/ui_lifecycle.rs"]
+mod ui_lifecycle;
+#[path = "api/ui_users.rs"]
+mod ui_users;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -2,9 +2,13 @@
 //! Portuguese and French. Pages call the same use cases as the API, so the service
 //! layer decides every permission; a page only hides what the person cannot use.
 
+pub mod admin;
+pub mod charts;
 pub mod i18n;
+pub mod lifecycle;
 pub mod pages;
 pub mod session;
+pub mod users;
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::IntoResponse;
@@ -28,12 +32,59 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/lang/{code}", get(pages::switch_language))
         .route("/users", get(pages::users))
-        .route("/master-data", get(pages::master_data))
         // user pages (begin)
+        .route("/users/new", get(users::new_page).post(users::new_submit))
+        .route("/users/{id}", get(users::view))
+        .route(
+            "/users/{id}/edit",
+            get(users::edit_page).post(users::edit_submit),
+        )
+        .route(
+            "/users/{id}/credentials",
+            get(users::credentials_page).post(users::credentials_submit),
+        )
         // user pages (end)
         // lifecycle pages (begin)
+        .route(
+            "/users/{id}/deactivate",
+            get(lifecycle::deactivate_page).post(lifecycle::deactivate_submit),
+        )
+        .route(
+            "/users/{id}/reactivate",
+            get(lifecycle::reactivate_page).post(lifecycle::reactivate_submit),
+        )
+        .route(
+            "/users/{id}/replace",
+            get(lifecycle::replace_page).post(lifecycle::replace_submit),
+        )
+        .route(
+            "/users/{id}/assignments/new",
+            get(lifecycle::assign_page).post(lifecycle::assign_submit),
+        )
+        .route(
+            "/users/{id}/assignments/{assignment}/end",
+            post(lifecycle::end_submit),
+        )
         // lifecycle pages (end)
         // administration pages (begin)
+        .route("/roles", get(admin::roles))
+        .route("/roles/new", get(admin::role_new).post(admin::role_create))
+        .route(
+            "/roles/{code}/edit",
+            get(admin::role_edit).post(admin::role_update),
+        )
+        .route("/master-data", get(admin::master_data))
+        .route("/master-data/{list}", post(admin::master_data_save))
+        .route("/boundaries", get(admin::boundaries))
+        .route("/boundaries/import", post(admin::boundaries_import))
+        .route("/campaigns", get(admin::campaigns))
+        .route(
+            "/campaigns/new",
+            get(admin::campaign_new).post(admin::campaign_create),
+        )
+        .route("/campaigns/{code}", get(admin::campaign))
+        .route("/audit", get(admin::audit))
+        .route("/dashboard", get(admin::dashboard))
         // administration pages (end)
         .route(
             "/static/app.css",

@@ -1,4 +1,4 @@
-//! The pages: sign-in, the start page, user search, errors, master data.
+//! The pages: sign-in, the start page, user search, errors.
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
@@ -6,7 +6,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use cadre_domain::master_data::ListItem;
 use cadre_service::auth::LoginRequest;
 use cadre_service::users::UserFilter;
 use cadre_service::ServiceError;
@@ -83,7 +82,7 @@ impl Frame {
     }
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -341,6 +340,7 @@ struct UserRow {
 #[template(path = "users.html")]
 struct UsersPage {
     f: Frame,
+    can_create: bool,
     q: String,
     status: String,
     rows: Vec<UserRow>,
@@ -409,6 +409,7 @@ pub async fn users(
         )
     });
     let view = UsersPage {
+        can_create: session.actor.can(cadre_domain::Action::UserCreate),
         count_text: lang.t_with("results-count", &[("count", page.total.into())]),
         f: Frame::of(&session),
         q,
@@ -417,33 +418,6 @@ pub async fn users(
         next_link,
     };
     render(&view, StatusCode::OK)
-}
-
-#[derive(Template)]
-#[template(path = "master_data.html")]
-struct MasterDataPage {
-    f: Frame,
-    lists: Vec<(String, Vec<ListItem>)>,
-}
-
-pub async fn master_data(State(state): State<AppState>, session: UiSession) -> Response {
-    // The page decides nothing itself: the use case answers, as for the API.
-    if let Err(e) = session
-        .actor
-        .require(cadre_domain::Action::MasterDataManage)
-    {
-        return service_error_page(session.lang, e);
-    }
-    match state.cadre.master_data_view(&session.actor).await {
-        Ok(view) => render(
-            &MasterDataPage {
-                f: Frame::of(&session),
-                lists: view.lists.into_iter().collect(),
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => service_error_page(session.lang, e),
-    }
 }
 
 /// The session cookie's CSRF token, for API calls made from the pages' scripts.

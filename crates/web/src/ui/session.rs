@@ -86,6 +86,7 @@ pub fn language(headers: &HeaderMap) -> Lang {
 /// The interface modules, each shown only to those holding its action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Module {
+    Dashboard,
     Users,
     Campaigns,
     Boundaries,
@@ -95,7 +96,8 @@ pub enum Module {
 }
 
 impl Module {
-    pub const ALL: [Module; 6] = [
+    pub const ALL: [Module; 7] = [
+        Module::Dashboard,
         Module::Users,
         Module::Campaigns,
         Module::Boundaries,
@@ -106,6 +108,7 @@ impl Module {
 
     pub fn slug(self) -> &'static str {
         match self {
+            Module::Dashboard => "dashboard",
             Module::Users => "users",
             Module::Campaigns => "campaigns",
             Module::Boundaries => "boundaries",
@@ -117,7 +120,7 @@ impl Module {
 
     pub fn action(self) -> Action {
         match self {
-            Module::Users => Action::UserRead,
+            Module::Dashboard | Module::Users => Action::UserRead,
             Module::Campaigns => Action::CampaignRead,
             Module::Boundaries => Action::BoundaryRead,
             Module::Roles => Action::RoleRead,
@@ -202,13 +205,17 @@ pub fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// Only same-site paths may be redirect targets after sign-in.
+/// Only same-site paths may be redirect targets. Browsers drop tabs and newlines from
+/// URLs and read `\` as `/`, so `/\t/evil` would become `//evil`: any control character,
+/// whitespace or backslash disqualifies a path (and keeps `Location` a valid header).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
                 && !n.contains("://") =>
         {
             n.to_owned()
@@ -224,7 +231,15 @@ mod tests {
     #[test]
     fn next_paths_never_leave_the_site() {
         assert_eq!(safe_next(Some("/users?q=a")), "/users?q=a");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "users"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "users",
+            "/\t/evil.example",
+            "/\n/evil",
+            "/x\r\nSet-Cookie: a=b",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
     }
