@@ -343,6 +343,6 @@ pub async fn seed(cadre: &Cadre) -> Result<String, String> {
         .await
         .map_err(crate::describe)?;
     Ok(format!(
-        "Demo data created: 15 boundaries, 2 campaigns, 15 users (one replaced, one deactivation scheduled). Sign in with POST /api/v1/auth/login as:\n  admin      / {DEMO_PASSWORD}  (SYSTEM_ADMIN, whole country)\n  helpdesk   / {DEMO_PASSWORD}  (HELPDESK)\n  sup.tete   / {DEMO_PASSWORD}  (SUPERVISOR of Tete)\n  sup.niassa / {DEMO_PASSWORD}  (SUPERVISOR of Niassa)"
+        "Demo data created: 15 boundaries, 2 campaigns, 15 users (one replaced, one deactivation scheduled). Sign in on the web page /login (or with POST /api/v1/auth/login) as:\n  admin      / {DEMO_PASSWORD}  (SYSTEM_ADMIN, whole country)\n  helpdesk   / {DEMO_PASSWORD}  (HELPDESK)\n  sup.tete   / {DEMO_PASSWORD}  (SUPERVISOR of Tete)\n  sup.niassa / {DEMO_PASSWORD}  (SUPERVISOR of Niassa)"
     ))
 }
