@@ -475,15 +475,7 @@ impl Cadre {
         actor.require(Action::UserAssign)?;
         let mut tx = self.db.begin().await?;
         let (old, user) = self.load_assignment(&mut tx, actor, id).await?;
-        let last_day = match input
-            .date
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(v) => date("date", v)?,
-            None => self.clock.today(),
-        };
+        let last_day = self.date_or_today("date", input.date.as_deref())?;
         let ended = self.end_in(&old, last_day, input.reason.as_deref().unwrap_or("ended"))?;
         store::update(&mut tx, &ended).await?;
         let today = self.clock.today();
@@ -562,15 +554,7 @@ impl Cadre {
         actor.require(Action::UserAssign)?;
         let mut tx = self.db.begin().await?;
         let (old, user) = self.load_assignment(&mut tx, actor, id).await?;
-        let first_day = match input
-            .from_date
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(v) => date("from_date", v)?,
-            None => self.clock.today(),
-        };
+        let first_day = self.date_or_today("from_date", input.from_date.as_deref())?;
         let mut errors = ValidationErrors::new();
         let first = first_day.to_string();
         let draft = self

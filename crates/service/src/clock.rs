@@ -19,3 +19,17 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+impl crate::Cadre {
+    /// A date the client may leave out: absent or blank means today.
+    pub(crate) fn date_or_today(
+        &self,
+        field: &str,
+        value: Option<&str>,
+    ) -> crate::Result<chrono::NaiveDate> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(cadre_domain::dates::parse_date(field, v)?),
+            None => Ok(self.clock.today()),
+        }
+    }
+}

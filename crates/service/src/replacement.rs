@@ -6,7 +6,6 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use cadre_domain::dates::parse_date;
 use cadre_domain::{Action, FieldError, ValidationErrors};
 use cadre_store::assignments::{self as assignment_store, AssignmentRow};
 
@@ -71,15 +70,7 @@ impl Cadre {
         request: ReplaceRequest,
     ) -> Result<ReplaceResult> {
         actor.require(Action::UserReplace)?;
-        let effective = match request
-            .effective_date
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(v) => parse_date("effective_date", v)?,
-            None => self.clock.today(),
-        };
+        let effective = self.date_or_today("effective_date", request.effective_date.as_deref())?;
         let deactivation: Deactivation = self
             .check_deactivation(&DeactivateRequest {
                 reason: request.reason.clone().unwrap_or_else(|| "REPLACED".into()),

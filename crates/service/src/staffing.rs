@@ -4,7 +4,6 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use cadre_domain::dates::parse_date;
 use cadre_domain::{Action, BoundaryPath, Scope};
 use cadre_store::Page;
 
@@ -58,10 +57,7 @@ impl Cadre {
         campaign: Option<String>,
     ) -> Result<StaffOnDay> {
         actor.require(Action::UserRead)?;
-        let day = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => parse_date("date", d)?,
-            None => self.clock.today(),
-        };
+        let day = self.date_or_today("date", date.as_deref())?;
         let mut conn = self.db.reader().await?;
         let boundary = cadre_store::boundaries::get(&mut conn, code)
             .await?
