@@ -9,7 +9,9 @@ use figment::Figment;
 use serde::Deserialize;
 
 use cadre_domain::master_data::ListItem;
-use cadre_domain::password::PasswordPolicy;
+use cadre_domain::password::PasswordPolicies;
+use cadre_service::credentials::config::{CredentialsConfig, SessionsConfig};
+use cadre_service::notify::config::NotificationsConfig;
 use cadre_service::settings::{LoginConfig, SettingsConfig, UsersConfig};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,11 +27,19 @@ pub struct Config {
     pub log_format: String,
     /// Largest number of database connections.
     pub max_connections: u32,
+    /// How long a bulk job stays claimed by a process that stopped renewing it (crashed)
+    /// before another process resumes it, in seconds.
+    pub bulk_lease_seconds: u64,
     pub users: UsersConfig,
-    pub password: PasswordPolicy,
+    pub password: PasswordPolicies,
     pub login: LoginConfig,
+    pub credentials: CredentialsConfig,
+    pub sessions: SessionsConfig,
     /// Lists replacing the built-in master data, by list name.
     pub master_data: BTreeMap<String, Vec<ListItem>>,
+    /// Delivery of emails and SMS: `[notifications]`, `[notifications.email]`,
+    /// `[notifications.sms]`.
+    pub notifications: NotificationsConfig,
 }
 
 impl Default for Config {
@@ -40,10 +50,14 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             log_format: "text".into(),
             max_connections: 16,
+            bulk_lease_seconds: 30,
             users: UsersConfig::default(),
-            password: PasswordPolicy::default(),
+            password: PasswordPolicies::default(),
             login: LoginConfig::default(),
+            credentials: CredentialsConfig::default(),
+            sessions: SessionsConfig::default(),
             master_data: BTreeMap::new(),
+            notifications: NotificationsConfig::default(),
         }
     }
 }
@@ -63,7 +77,9 @@ impl Config {
         figment = figment.merge(
             Env::prefixed("CADRE_")
                 .split("__")
-                .ignore(&["config", "test_database_url"]),
+                // Variables read elsewhere: the config file's path, the test suite's
+                // database server, and the log filter (CADRE_LOG, read at start-up).
+                .ignore(&["config", "test_database_url", "log"]),
         );
         figment.extract().map_err(|e| format!("configuration: {e}"))
     }
@@ -74,7 +90,10 @@ impl Config {
             users: self.users.clone(),
             password: self.password.clone(),
             login: self.login.clone(),
+            credentials: self.credentials.clone(),
+            sessions: self.sessions.clone(),
             master_data: self.master_data.clone(),
+            notifications: self.notifications.clone(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The `cadre` command: runs the service and does its administrative jobs.
 
+mod backup;
 mod config;
 mod demo;
+mod import;
 mod serve;
 
 use std::io::Read;
@@ -60,6 +62,8 @@ enum Command {
         #[command(subcommand)]
         command: BoundaryCommand,
     },
+    /// Copy the SQLite database to FILE while the service keeps running.
+    Backup { file: PathBuf },
     /// User accounts in bulk.
     Users {
         #[command(subcommand)]
@@ -89,6 +93,22 @@ enum BoundaryCommand {
 enum UserCommand {
     /// Write every user (active and deactivated) to FILE, CSV or XLSX by its extension.
     Export { file: PathBuf },
+    /// Run a bulk job from a CSV or XLSX file; writes FILE's result beside it.
+    Import {
+        file: PathBuf,
+        /// Check every row and report; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// create, upsert, deactivate or assign.
+        #[arg(long, default_value = "create")]
+        mode: String,
+        /// How new users get a credential: link or none.
+        #[arg(long, default_value = "link")]
+        credential: String,
+        /// Where to write the result (default: FILE.result.csv or .xlsx).
+        #[arg(long)]
+        result: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -194,6 +214,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ));
             }
             Ok(())
+        }
+        Command::Backup { file } => {
+            println!("{}", backup::run(&config.database_url, &file).await?);
+            Ok(())
+        }
+        Command::Users {
+            command:
+                UserCommand::Import {
+                    file,
+                    dry_run,
+                    mode,
+                    credential,
+                    result,
+                },
+        } => {
+            let cadre = serve::open(&config).await?;
+            let outcome = import::run(
+                &cadre,
+                import::ImportOptions {
+                    file,
+                    dry_run,
+                    mode,
+                    credential,
+                    result,
+                    lease: std::time::Duration::from_secs(config.bulk_lease_seconds.max(1)),
+                },
+            )
+            .await;
+            cadre.db().close().await;
+            outcome
         }
         Command::Users {
             command: UserCommand::Export { file },

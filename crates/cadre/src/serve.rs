@@ -72,6 +72,15 @@ pub async fn run(config: Config, demo: bool) -> Result<(), String> {
     }
     tracing::info!(%address, backend = cadre.db().backend().name(), "serving");
     let scheduler = tokio::spawn(run_scheduler(cadre.clone()));
+    let delivery = tokio::spawn(
+        cadre_service::notify::worker::DeliveryWorker::new(
+            cadre.clone(),
+            cadre_service::notify::worker::process_worker_id(),
+        )
+        .map_err(crate::describe)?
+        .run(),
+    );
+    let bulk_worker = tokio::spawn(run_bulk_worker(cadre.clone(), config.bulk_lease_seconds));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -80,6 +89,8 @@ pub async fn run(config: Config, demo: bool) -> Result<(), String> {
     .await
     .map_err(|e| format!("server: {e}"))?;
     scheduler.abort();
+    delivery.abort();
+    bulk_worker.abort();
     tracing::info!("stopped accepting requests; closing the database");
     cadre.db().close().await;
     Ok(())
@@ -101,6 +112,16 @@ async fn run_scheduler(cadre: cadre_service::Cadre) {
             }
         }
     }
+}
+
+/// Runs queued bulk jobs and resumes those a stopped process left behind.
+async fn run_bulk_worker(cadre: cadre_service::Cadre, lease_seconds: u64) {
+    let lease = cadre_service::bulk::WorkerLease::for_this_process(std::time::Duration::from_secs(
+        lease_seconds.max(1),
+    ));
+    cadre
+        .run_bulk_worker(lease, std::time::Duration::from_secs(1))
+        .await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod boundary;
+pub mod bulk;
 pub mod dates;
 pub mod master_data;
 pub mod mobile;

@@ -1,16 +1,91 @@
-//! The password policy a new password must meet.
+//! The password policy a new password must meet, one per role class.
 
 use serde::{Deserialize, Serialize};
 
 use crate::validation::FieldError;
 
-/// Length bounds and the checks every policy applies. Composition rules are deliberately
-/// absent (NIST SP 800-63B): length and a deny-list protect better and burden less.
+/// Which policy applies: field workers need passwords they can type on a basic phone;
+/// anyone holding an administrative role can do far more harm with a guessed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleClass {
+    /// Only roles flagged `field_role` (or none at all).
+    Field,
+    /// At least one role that is not a field role.
+    Administrative,
+}
+
+impl RoleClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleClass::Field => "field",
+            RoleClass::Administrative => "admin",
+        }
+    }
+}
+
+/// The `[password.field]` and `[password.admin]` sections of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicies {
+    pub field: PasswordPolicy,
+    pub admin: PasswordPolicy,
+}
+
+impl Default for PasswordPolicies {
+    fn default() -> Self {
+        Self {
+            field: PasswordPolicy::default(),
+            admin: PasswordPolicy {
+                min_length: 12,
+                min_score: 3,
+                ..PasswordPolicy::default()
+            },
+        }
+    }
+}
+
+impl PasswordPolicies {
+    pub fn for_class(&self, class: RoleClass) -> &PasswordPolicy {
+        match class {
+            RoleClass::Field => &self.field,
+            RoleClass::Administrative => &self.admin,
+        }
+    }
+
+    /// Why the configured policies cannot be used, if they cannot.
+    pub fn problem(&self) -> Option<String> {
+        for (name, p) in [("field", &self.field), ("admin", &self.admin)] {
+            if p.min_length < 1 || p.max_length < 64 || p.min_length > p.max_length {
+                return Some(format!(
+                    "password.{name}: min_length must be at least 1, max_length at least 64 and not below min_length"
+                ));
+            }
+            if p.min_score > 4 {
+                return Some(format!("password.{name}: min_score is 0 to 4"));
+            }
+            if p.min_character_classes > 4 {
+                return Some(format!("password.{name}: min_character_classes is 0 to 4"));
+            }
+        }
+        None
+    }
+}
+
+/// Length bounds, a strength estimate (zxcvbn) and a deny-list. Composition rules and
+/// rotation are off unless configured (NIST SP 800-63B §3.1.1.2): length and a
+/// deny-list protect better and burden less.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PasswordPolicy {
     pub min_length: usize,
     pub max_length: usize,
+    /// The lowest zxcvbn score accepted, 0 (anything) to 4 (very strong).
+    pub min_score: u8,
+    /// Character classes (lower case, upper case, digits, others) a password must mix;
+    /// 0 turns the rule off.
+    pub min_character_classes: usize,
+    /// Days after which a password must be changed at sign-in; 0 turns rotation off.
+    pub max_age_days: u32,
 }
 
 impl Default for PasswordPolicy {
@@ -18,12 +93,15 @@ impl Default for PasswordPolicy {
         Self {
             min_length: 8,
             max_length: 128,
+            min_score: 1,
+            min_character_classes: 0,
+            max_age_days: 0,
         }
     }
 }
 
-/// A handful of the passwords attackers try first; a fuller estimator arrives with the
-/// configurable per-role policy.
+/// Passwords attackers try first, in the languages of cadre's deployments; zxcvbn's
+/// own dictionaries catch the English ones and their variants.
 const COMMON: &[&str] = &[
     "password",
     "password1",
@@ -43,10 +121,26 @@ const COMMON: &[&str] = &[
     "letmein1",
     "passw0rd",
     "senha123",
+    "senha1234",
     "motdepasse",
+    "bonjour1",
+    "soleil123",
     "changeme",
     "default1",
 ];
+
+fn character_classes(password: &str) -> usize {
+    let checks: [fn(char) -> bool; 4] = [
+        |c| c.is_lowercase(),
+        |c| c.is_uppercase(),
+        |c| c.is_numeric(),
+        |c| !c.is_alphanumeric(),
+    ];
+    checks
+        .iter()
+        .filter(|check| password.chars().any(check))
+        .count()
+}
 
 impl PasswordPolicy {
     pub fn check(
@@ -60,7 +154,10 @@ impl PasswordPolicy {
             return Err(FieldError::new(
                 field,
                 "password_too_short",
-                format!("use at least {} characters", self.min_length),
+                format!(
+                    "use at least {} characters; a few unrelated words are easy to remember",
+                    self.min_length
+                ),
             ));
         }
         if length > self.max_length {
@@ -71,12 +168,14 @@ impl PasswordPolicy {
             ));
         }
         let lower = password.to_lowercase();
-        if username.is_some_and(|u| lower.contains(&u.to_lowercase())) {
-            return Err(FieldError::new(
-                field,
-                "password_contains_username",
-                "the password must not contain the username",
-            ));
+        if let Some(username) = username.filter(|u| !u.is_empty()) {
+            if lower.contains(&username.to_lowercase()) {
+                return Err(FieldError::new(
+                    field,
+                    "password_contains_username",
+                    "leave the username out of the password",
+                ));
+            }
         }
         if COMMON.contains(&lower.as_str()) {
             return Err(FieldError::new(
@@ -84,6 +183,29 @@ impl PasswordPolicy {
                 "password_too_common",
                 "this password is among the most common ones; choose another",
             ));
+        }
+        if self.min_character_classes > 0
+            && character_classes(password) < self.min_character_classes
+        {
+            return Err(FieldError::new(
+                field,
+                "password_needs_variety",
+                format!(
+                    "mix at least {} of: lower case, upper case, digits, other characters",
+                    self.min_character_classes
+                ),
+            ));
+        }
+        if self.min_score > 0 {
+            let inputs: Vec<&str> = username.into_iter().collect();
+            let score = u8::from(zxcvbn::zxcvbn(password, &inputs).score());
+            if score < self.min_score {
+                return Err(FieldError::new(
+                    field,
+                    "password_too_weak",
+                    "this password is easy to guess; make it longer, for example with another uncommon word",
+                ));
+            }
         }
         Ok(())
     }
@@ -93,17 +215,54 @@ impl PasswordPolicy {
 mod tests {
     use super::*;
 
+    fn code(policy: &PasswordPolicy, password: &str, username: Option<&str>) -> String {
+        match policy.check("password", password, username) {
+            Ok(()) => "ok".into(),
+            Err(e) => e.code,
+        }
+    }
+
     #[test]
-    fn checks_length_username_and_common_passwords() {
+    fn field_policy_checks_length_username_and_common_passwords() {
         let policy = PasswordPolicy::default();
-        assert!(policy.check("password", "short", None).is_err());
-        assert!(policy.check("password", "Password123", None).is_err());
-        assert!(policy
-            .check("password", "xmaria.lopesx", Some("maria.lopes"))
-            .is_err());
-        assert!(policy.check("password", &"a".repeat(129), None).is_err());
-        assert!(policy
-            .check("password", "mango tree river", Some("maria.lopes"))
-            .is_ok());
+        assert_eq!(code(&policy, "short", None), "password_too_short");
+        assert_eq!(code(&policy, "Password123", None), "password_too_common");
+        assert_eq!(
+            code(&policy, "xmaria.lopesx", Some("maria.lopes")),
+            "password_contains_username"
+        );
+        assert_eq!(code(&policy, &"a".repeat(129), None), "password_too_long");
+        assert_eq!(code(&policy, "aaaaaaaaaa", None), "password_too_weak");
+        assert_eq!(code(&policy, "mango tree river", Some("maria.lopes")), "ok");
+    }
+
+    #[test]
+    fn admin_policy_is_stricter_and_accepts_passphrases() {
+        let policies = PasswordPolicies::default();
+        let admin = policies.for_class(RoleClass::Administrative);
+        assert_eq!(code(admin, "mango tree", None), "password_too_short");
+        assert_eq!(code(admin, "Password12345678", None), "password_too_weak");
+        assert_eq!(code(admin, "green mango 42", None), "ok");
+        assert_eq!(code(admin, "correct horse battery staple", None), "ok");
+        assert!(policies.problem().is_none());
+    }
+
+    #[test]
+    fn composition_is_off_unless_configured() {
+        let mut policy = PasswordPolicy::default();
+        assert_eq!(code(&policy, "mango tree river", None), "ok");
+        policy.min_character_classes = 3;
+        assert_eq!(
+            code(&policy, "mango tree river", None),
+            "password_needs_variety"
+        );
+        assert_eq!(code(&policy, "Mango tree river 7", None), "ok");
+    }
+
+    #[test]
+    fn bad_configurations_are_named() {
+        let mut policies = PasswordPolicies::default();
+        policies.admin.max_length = 32;
+        assert!(policies.problem().unwrap().contains("password.admin"));
     }
 }

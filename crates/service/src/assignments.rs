@@ -329,9 +329,23 @@ impl Cadre {
     ) -> Result<AssignmentView> {
         actor.require(Action::UserAssign)?;
         let mut tx = self.db.begin().await?;
-        let target = self
-            .load_target(&mut tx, actor, user_id, Target::Modify)
+        let v = self
+            .create_assignment_in(&mut tx, actor, meta, user_id, input)
             .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// [`Cadre::create_assignment`] inside `tx`.
+    pub(crate) async fn create_assignment_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        meta: &RequestMeta,
+        user_id: &str,
+        input: AssignmentInput,
+    ) -> Result<AssignmentView> {
+        let target = self.load_target(tx, actor, user_id, Target::Modify).await?;
         if target.row.status != "active" {
             return Err(ServiceError::conflict(
                 "user_deactivated",
@@ -341,7 +355,7 @@ impl Cadre {
         let mut errors = ValidationErrors::new();
         let draft = self
             .check_assignment(
-                &mut tx,
+                tx,
                 actor,
                 "",
                 &input.campaign,
@@ -358,13 +372,13 @@ impl Cadre {
                 "assignment validated without a result".into(),
             ));
         };
-        self.ensure_not_assigned(&mut tx, &target.row.id, &draft.campaign.code, None)
+        self.ensure_not_assigned(tx, &target.row.id, &draft.campaign.code, None)
             .await?;
         let row = self.new_assignment_row(&target.row.id, draft, None);
-        store::insert(&mut tx, &row).await?;
+        store::insert(tx, &row).await?;
         let v = view(row, self.clock.today());
         self.record_by(
-            &mut tx,
+            tx,
             actor,
             meta,
             Event::new("assignment.create")
@@ -372,7 +386,6 @@ impl Cadre {
                 .after(&v),
         )
         .await?;
-        tx.commit().await?;
         Ok(v)
     }
 

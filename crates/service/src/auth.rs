@@ -10,12 +10,14 @@ use utoipa::ToSchema;
 
 use cadre_domain::action::SYSTEM_ADMIN;
 use cadre_domain::{Action, Scope};
-use cadre_store::sessions::{self, SessionRow};
+use cadre_store::sessions;
 use cadre_store::throttle::{self, Throttle};
 use cadre_store::users::{self as user_store, UserRow};
 use cadre_store::Conn;
 
 use crate::audit::Event;
+use crate::credentials::api_tokens::API_TOKEN_PREFIX;
+use crate::credentials::sessions::SessionKind;
 use crate::password::{new_token, token_hash};
 use crate::users::{Target, UserView};
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
@@ -111,7 +113,26 @@ pub struct MeView {
 }
 
 impl Cadre {
+    /// Signs in an API or mobile client (bearer token).
     pub async fn login(&self, meta: &RequestMeta, request: LoginRequest) -> Result<LoginResponse> {
+        self.login_as(meta, request, SessionKind::Api).await
+    }
+
+    /// Signs in a browser (the token goes into the session cookie).
+    pub async fn login_web(
+        &self,
+        meta: &RequestMeta,
+        request: LoginRequest,
+    ) -> Result<LoginResponse> {
+        self.login_as(meta, request, SessionKind::Web).await
+    }
+
+    async fn login_as(
+        &self,
+        meta: &RequestMeta,
+        request: LoginRequest,
+        kind: SessionKind,
+    ) -> Result<LoginResponse> {
         let client = meta.client_addr.clone().unwrap_or_else(|| "unknown".into());
         let username = request.username.trim().to_lowercase();
         // Bounded so that a megabyte-long "username" cannot fill the throttle table.
@@ -205,31 +226,28 @@ impl Cadre {
             ));
         }
         throttle::clear(&mut tx, &username).await?;
-        let token = new_token();
-        let expires = now
-            + ChronoDuration::from_std(self.settings.session_ttl)
-                .unwrap_or(ChronoDuration::hours(12));
-        let session = SessionRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            token_hash: token_hash(&token),
-            user_id: user.id.clone(),
-            kind: "api".into(),
-            created_at: now_s.clone(),
-            last_used_at: now_s.clone(),
-            expires_at: cadre_store::timestamp(expires),
-            revoked_at: None,
-            client_addr: meta.client_addr.clone(),
-            user_agent: meta
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(300).collect()),
-        };
-        sessions::insert(&mut tx, &session).await?;
+        let mut user = user;
+        if !user.must_change_password && self.password_expired(&mut tx, &user, now).await? {
+            // Rotation is off by default; when configured, an old password still signs
+            // in, but only to choose a new one.
+            user_store::set_password(
+                &mut tx,
+                &user.id,
+                user.password_hash.as_deref(),
+                true,
+                &now_s,
+            )
+            .await?;
+            user.must_change_password = true;
+        }
+        let (token, session) = self.open_session(&mut tx, &user.id, kind, meta).await?;
         self.record(
             &mut tx,
             Some((&user.id, &user.username)),
             meta,
-            Event::new("auth.login").target("user", &user.id, &user.username),
+            Event::new("auth.login")
+                .target("user", &user.id, &user.username)
+                .after(serde_json::json!({ "session_kind": kind.as_str() })),
         )
         .await?;
         let view = self.user_view(&mut tx, user).await?;
@@ -293,10 +311,20 @@ impl Cadre {
         }
         let now = self.clock.now();
         let now_s = cadre_store::timestamp(now);
+        if token.starts_with(API_TOKEN_PREFIX) {
+            return self.authenticate_api_token(token, now).await;
+        }
         let mut conn = self.db.reader().await?;
         let session = sessions::find_live(&mut conn, &token_hash(token), &now_s)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
+        if self.is_idle(&session, now)? {
+            drop(conn);
+            let mut tx = self.db.begin().await?;
+            sessions::revoke(&mut tx, &session.id, "idle", &now_s).await?;
+            tx.commit().await?;
+            return Err(ServiceError::Unauthenticated);
+        }
         let user = user_store::get_by_id(&mut conn, &session.user_id)
             .await?
             .filter(|u| u.status == "active")
@@ -423,9 +451,11 @@ impl Cadre {
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         drop(conn);
+        // A user who signed in through an activation link has no password yet: the
+        // link proved who they are, so there is no current password to give.
         let ok = match &user.password_hash {
             Some(hash) => self.hasher.verify(&change.current_password, hash).await?,
-            None => false,
+            None => true,
         };
         if !ok {
             return Err(ServiceError::invalid(
@@ -434,11 +464,12 @@ impl Cadre {
                 "the current password is not correct",
             ));
         }
-        self.settings.password_policy.check(
-            "new_password",
-            &change.new_password,
-            Some(&user.username),
-        )?;
+        {
+            let mut conn = self.db.reader().await?;
+            self.password_policy_for(&mut conn, &actor.roles)
+                .await?
+                .check("new_password", &change.new_password, Some(&user.username))?;
+        }
         if change.new_password == change.current_password {
             return Err(ServiceError::invalid(
                 "new_password",
@@ -492,13 +523,16 @@ impl Cadre {
             &now,
         )
         .await?;
+        // An administrator ending a compromised account's access ends its tokens too.
+        let tokens_ended =
+            cadre_store::api_tokens::revoke_all_for_user(&mut tx, &target.row.id, &now).await?;
         self.record_by(
             &mut tx,
             actor,
             meta,
             Event::new("user.sessions_revoke")
                 .target("user", &target.row.id, &target.row.username)
-                .after(serde_json::json!({ "sessions_ended": ended })),
+                .after(serde_json::json!({ "sessions_ended": ended, "api_tokens_ended": tokens_ended })),
         )
         .await?;
         tx.commit().await?;

@@ -187,6 +187,15 @@ fn parse_csv(data: &[u8], master: &MasterData) -> (Vec<Candidate>, Vec<RowError>
     (candidates, errors, total)
 }
 
+/// What an import would make of a boundary CSV, without touching the database: the line
+/// numbers of the rows it would take, the rows it refuses (each by line and column) and
+/// the number of data rows. The parsing half of an import, open to property tests and
+/// fuzzing (fuzz/).
+pub fn check_boundary_csv(data: &[u8], master: &MasterData) -> (Vec<usize>, Vec<RowError>, usize) {
+    let (candidates, errors, total) = parse_csv(data, master);
+    (candidates.iter().map(|c| c.row).collect(), errors, total)
+}
+
 impl Cadre {
     pub async fn list_boundaries(
         &self,

@@ -2,16 +2,18 @@
 //! place"): the new worker takes over the old one's open assignments from a date, the
 //! old one's end the day before, the old one is deactivated, and both stay linked.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::{Action, FieldError, ValidationErrors};
 use cadre_store::assignments::{self as assignment_store, AssignmentRow};
+use cadre_store::users::UserRow;
+use cadre_store::Conn;
 
 use crate::audit::Event;
 use crate::status::{DeactivateRequest, Deactivation};
-use crate::users::{NewUser, Target, UserView};
+use crate::users::{NewUser, PreparedUser, Target, UserView};
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 /// Who replaces: a new user to create, or the id of an existing one.
@@ -42,6 +44,45 @@ pub struct ReplaceResult {
     /// Shown once when the new user's credential was generated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_password: Option<String>,
+}
+
+/// The worker taking over: a user prepared to be created, or an existing user's id.
+pub(crate) enum Successor<'a> {
+    Existing(&'a str),
+    New(&'a mut PreparedUser),
+}
+
+/// The new worker takes the old one's place: unless told otherwise, the same roles and
+/// jurisdictions.
+pub(crate) fn in_place_of(
+    mut input: NewUser,
+    roles: &[String],
+    jurisdictions: &[String],
+) -> NewUser {
+    if input.jurisdictions.is_none() {
+        input.jurisdictions = Some(jurisdictions.to_vec());
+    }
+    if input.roles.is_none() {
+        input.roles = Some(roles.to_vec());
+    }
+    input
+}
+
+/// Only an active worker who has not been replaced yet can be replaced.
+pub(crate) fn check_replaceable(old: &UserRow) -> Result<()> {
+    if old.replaced_by.is_some() {
+        return Err(ServiceError::conflict(
+            "already_replaced",
+            "this user has already been replaced",
+        ));
+    }
+    if old.status != "active" {
+        return Err(ServiceError::conflict(
+            "user_deactivated",
+            "a deactivated user cannot be replaced; reactivate them first",
+        ));
+    }
+    Ok(())
 }
 
 /// Names the new user's fields under `replacement.` so the client knows which part failed.
@@ -84,18 +125,10 @@ impl Cadre {
             Replacement::New(input) => {
                 actor.require(Action::UserCreate)?;
                 let mut conn = self.db.reader().await?;
-                // The new worker takes the old one's place: unless told otherwise, the
-                // same jurisdictions and roles.
                 let old = self
                     .load_target(&mut conn, actor, old_id, Target::Modify)
                     .await?;
-                let mut input = (**input).clone();
-                if input.jurisdictions.is_none() {
-                    input.jurisdictions = Some(old.jurisdictions.clone());
-                }
-                if input.roles.is_none() {
-                    input.roles = Some(old.roles.clone());
-                }
+                let input = in_place_of((**input).clone(), &old.roles, &old.jurisdictions);
                 Some(
                     self.prepare_user(&mut conn, actor, input)
                         .await
@@ -106,25 +139,56 @@ impl Cadre {
         };
 
         let mut tx = self.db.begin().await?;
-        let old = self
-            .load_target(&mut tx, actor, old_id, Target::Modify)
+        let successor = match (&request.replacement, prepared.as_mut()) {
+            (Replacement::Existing(id), _) => Successor::Existing(id.trim()),
+            (Replacement::New(_), Some(p)) => Successor::New(p),
+            (Replacement::New(_), None) => {
+                return Err(ServiceError::Internal(
+                    "replacement prepared without a user".into(),
+                ))
+            }
+        };
+        let (old_row, new_row) = self
+            .replace_in(
+                &mut tx,
+                actor,
+                meta,
+                old_id,
+                successor,
+                effective,
+                deactivation,
+            )
             .await?;
-        if old.row.replaced_by.is_some() {
-            return Err(ServiceError::conflict(
-                "already_replaced",
-                "this user has already been replaced",
-            ));
-        }
-        if old.row.status != "active" {
-            return Err(ServiceError::conflict(
-                "user_deactivated",
-                "a deactivated user cannot be replaced; reactivate them first",
-            ));
-        }
-        let new_id = match (&request.replacement, prepared.as_mut()) {
-            (Replacement::Existing(id), _) => {
+        let old_user = self.user_view(&mut tx, old_row).await?;
+        let new_user = self.user_view(&mut tx, new_row).await?;
+        tx.commit().await?;
+        Ok(ReplaceResult {
+            old_user,
+            new_user,
+            generated_password: prepared.and_then(|p| p.generated_password),
+        })
+    }
+
+    /// Replaces a worker on `tx`: creates or takes the successor, hands over every
+    /// assignment open on the effective date, deactivates the old worker and links the
+    /// two. Returns the old and the new user as they are afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn replace_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        meta: &RequestMeta,
+        old_id: &str,
+        successor: Successor<'_>,
+        effective: NaiveDate,
+        deactivation: Deactivation,
+    ) -> Result<(UserRow, UserRow)> {
+        let old = self.load_target(tx, actor, old_id, Target::Modify).await?;
+        check_replaceable(&old.row)?;
+        let new_id = match successor {
+            Successor::Existing(id) => {
                 let new = self
-                    .load_target(&mut tx, actor, id.trim(), Target::Modify)
+                    .load_target(tx, actor, id, Target::Modify)
                     .await
                     .map_err(|e| match e {
                         ServiceError::NotFound => ServiceError::invalid(
@@ -149,8 +213,8 @@ impl Cadre {
                 }
                 new.row.id
             }
-            (Replacement::New(_), Some(p)) => {
-                self.insert_prepared(&mut tx, actor, meta, p, 0)
+            Successor::New(p) => {
+                self.insert_prepared(tx, actor, meta, p, 0)
                     .await
                     .map_err(|e| match e {
                         e if e.is_unique_on("username") => ServiceError::conflict(
@@ -161,26 +225,20 @@ impl Cadre {
                     })?;
                 p.row.id.clone()
             }
-            (Replacement::New(_), None) => {
-                return Err(ServiceError::Internal(
-                    "replacement prepared without a user".into(),
-                ))
-            }
         };
 
         // Hand over every assignment still open on the effective date.
         let today = self.clock.today();
         let effective_s = effective.to_string();
         let now = cadre_store::timestamp(self.clock.now());
-        let new_assignments = assignment_store::of_users(&mut tx, std::slice::from_ref(&new_id))
+        let new_assignments = assignment_store::of_users(tx, std::slice::from_ref(&new_id))
             .await?
             .remove(&new_id)
             .unwrap_or_default();
-        let old_assignments =
-            assignment_store::of_users(&mut tx, std::slice::from_ref(&old.row.id))
-                .await?
-                .remove(&old.row.id)
-                .unwrap_or_default();
+        let old_assignments = assignment_store::of_users(tx, std::slice::from_ref(&old.row.id))
+            .await?
+            .remove(&old.row.id)
+            .unwrap_or_default();
         let mut handed_over = Vec::new();
         for a in old_assignments
             .into_iter()
@@ -210,18 +268,18 @@ impl Cadre {
                 ..a.clone()
             };
             let ended = self.end_in(&a, effective - Duration::days(1), "replaced")?;
-            assignment_store::update(&mut tx, &ended).await?;
-            assignment_store::insert(&mut tx, &taken).await?;
+            assignment_store::update(tx, &ended).await?;
+            assignment_store::insert(tx, &taken).await?;
             handed_over.push(serde_json::json!({"from": ended.id, "to": taken.id, "campaign": taken.campaign_code}));
         }
 
-        self.deactivate_in(&mut tx, actor, meta, &old.row, deactivation)
+        self.deactivate_in(tx, actor, meta, &old.row, deactivation)
             .await?;
-        cadre_store::users::link_replacement(&mut tx, &old.row.id, &new_id, &now).await?;
-        let old_row = cadre_store::users::get_by_id(&mut tx, &old.row.id)
+        cadre_store::users::link_replacement(tx, &old.row.id, &new_id, &now).await?;
+        let old_row = cadre_store::users::get_by_id(tx, &old.row.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let new_row = cadre_store::users::get_by_id(&mut tx, &new_id)
+        let new_row = cadre_store::users::get_by_id(tx, &new_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         let details = serde_json::json!({
@@ -230,7 +288,7 @@ impl Cadre {
             "scheduled": effective > today,
         });
         self.record_by(
-            &mut tx,
+            tx,
             actor,
             meta,
             Event::new("user.replace")
@@ -239,7 +297,7 @@ impl Cadre {
         )
         .await?;
         self.record_by(
-            &mut tx,
+            tx,
             actor,
             meta,
             Event::new("user.replaces")
@@ -247,13 +305,6 @@ impl Cadre {
                 .after(&details),
         )
         .await?;
-        let old_user = self.user_view(&mut tx, old_row).await?;
-        let new_user = self.user_view(&mut tx, new_row).await?;
-        tx.commit().await?;
-        Ok(ReplaceResult {
-            old_user,
-            new_user,
-            generated_password: prepared.and_then(|p| p.generated_password),
-        })
+        Ok((old_row, new_row))
     }
 }

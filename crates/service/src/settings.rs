@@ -6,20 +6,25 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::credentials::config::{CredentialsConfig, SessionsConfig};
 use cadre_domain::master_data::{ListItem, LIST_NAMES};
-use cadre_domain::password::PasswordPolicy;
+use cadre_domain::password::PasswordPolicies;
 use cadre_domain::username::DEFAULT_USERNAME_PATTERN;
 use cadre_domain::{FieldRequirements, MasterData, MobileCountry, UsernameFormat, UsernameRule};
 
-/// The `[users]`, `[password]`, `[login]` and `[master_data]` sections of the config file.
+/// The `[users]`, `[password]`, `[login]`, `[credentials]`, `[sessions]` and
+/// `[master_data]` sections of the config file.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct SettingsConfig {
     pub users: UsersConfig,
-    pub password: PasswordPolicy,
+    pub password: PasswordPolicies,
     pub login: LoginConfig,
+    pub credentials: CredentialsConfig,
+    pub sessions: SessionsConfig,
     /// Lists that replace the built-in defaults, by list name.
     pub master_data: BTreeMap<String, Vec<ListItem>>,
+    pub notifications: crate::notify::config::NotificationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -52,8 +57,6 @@ pub struct LoginConfig {
     pub max_lock_seconds: i64,
     /// Sign-in attempts per client address per minute.
     pub per_client_per_minute: u32,
-    /// How long an API session lasts.
-    pub session_hours: i64,
 }
 
 impl Default for LoginConfig {
@@ -62,7 +65,6 @@ impl Default for LoginConfig {
             free_failures: 5,
             max_lock_seconds: 300,
             per_client_per_minute: 60,
-            session_hours: 12,
         }
     }
 }
@@ -74,17 +76,23 @@ pub struct Settings {
     pub username_rule: UsernameRule,
     pub username_format: UsernameFormat,
     pub required_fields: FieldRequirements,
-    pub password_policy: PasswordPolicy,
+    /// One password policy per role class.
+    pub passwords: PasswordPolicies,
     pub login: LoginConfig,
+    pub credentials: CredentialsConfig,
+    pub sessions: SessionsConfig,
     /// Built-in lists with the config file's replacements applied; lists edited through
     /// the API are stored in the database and take precedence.
     pub master_data: MasterData,
     /// Threads that may hash passwords at once (default: the number of cores).
     pub password_hashing_threads: usize,
+    /// The absolute lifetime of a browser session (the cookie's age).
     pub session_ttl: Duration,
     /// The configured country and pattern as written, for display.
     pub default_country_code: String,
     pub username_pattern: String,
+    /// Delivery of notifications: retry policy and the gateway of each channel.
+    pub notifications: crate::notify::config::Notifications,
 }
 
 impl Settings {
@@ -121,13 +129,16 @@ impl Settings {
             }
             master_data.lists.insert(name, items);
         }
-        if config.password.min_length < 1 || config.password.max_length < 64 {
-            return Err(
-                "password: min_length must be at least 1 and max_length at least 64".into(),
-            );
+        if let Some(problem) = config
+            .password
+            .problem()
+            .or_else(|| config.credentials.problem())
+            .or_else(|| config.sessions.problem())
+        {
+            return Err(problem);
         }
-        if config.login.session_hours < 1 || config.login.per_client_per_minute < 1 {
-            return Err("login: session_hours and per_client_per_minute must be at least 1".into());
+        if config.login.per_client_per_minute < 1 {
+            return Err("login: per_client_per_minute must be at least 1".into());
         }
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -137,13 +148,16 @@ impl Settings {
             username_rule,
             username_format,
             required_fields: config.users.required_fields,
-            password_policy: config.password,
-            session_ttl: Duration::from_secs(config.login.session_hours as u64 * 3600),
+            passwords: config.password,
+            session_ttl: Duration::from_secs(config.sessions.web_absolute_hours as u64 * 3600),
+            credentials: config.credentials,
+            sessions: config.sessions,
             login: config.login,
             master_data,
             password_hashing_threads: threads,
             default_country_code: config.users.default_country.trim().to_uppercase(),
             username_pattern: config.users.username_pattern,
+            notifications: config.notifications.check()?,
         })
     }
 }

@@ -746,14 +746,22 @@ impl Cadre {
                     .cloned()
             })
             .flatten();
-        if let Credential::Set { password } = &credential {
-            if let Err(e) = self.settings.password_policy.check(
-                "credential.password",
-                password,
-                explicit_username.as_deref(),
-            ) {
-                errors.push(e);
+        match &credential {
+            Credential::Set { password } => {
+                if let Err(e) = self.password_policy_for(conn, &roles).await?.check(
+                    "credential.password",
+                    password,
+                    explicit_username.as_deref(),
+                ) {
+                    errors.push(e);
+                }
             }
+            Credential::Link { channel } => {
+                if let Some(e) = crate::credentials::links::channel_problem(&row, channel) {
+                    errors.push(e);
+                }
+            }
+            Credential::Generate | Credential::None => {}
         }
         errors.into_result()?;
         let (hash, must_change, generated_password) = self
@@ -792,6 +800,9 @@ impl Cadre {
             }
         };
         store::insert(tx, &p.row).await?;
+        if let Credential::Link { channel } = &p.credential {
+            self.issue_link(tx, &p.row, channel).await?;
+        }
         store::replace_roles(tx, &p.row.id, &p.roles).await?;
         store::replace_jurisdictions(tx, &p.row.id, &p.jurisdictions).await?;
         for draft in &p.assignments {
@@ -831,12 +842,9 @@ impl Cadre {
                     Some(password),
                 ))
             }
-            Credential::None => Ok((None, false, None)),
-            Credential::Link { .. } => Err(ServiceError::invalid(
-                "credential.channel",
-                "channel_not_configured",
-                "no SMS or email channel is configured to send activation links",
-            )),
+            // The link is issued once the user row exists; until it is used there is
+            // no password, and any old one stops working.
+            Credential::None | Credential::Link { .. } => Ok((None, false, None)),
         }
     }
 
@@ -967,17 +975,38 @@ impl Cadre {
         errors.clone().into_result()?;
         let master = self.master_data().await?;
         let mut tx = self.db.begin().await?;
-        let target = self.load_target(&mut tx, actor, id, Target::Modify).await?;
+        let (after, _) = self
+            .update_user_in(&mut tx, actor, meta, id, if_match, patch, &master, errors)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The edit of [`Cadre::update_user`] inside `tx`; also answers whether anything
+    /// changed (nothing is written, nor audited, when nothing would).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn update_user_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        meta: &RequestMeta,
+        id: &str,
+        if_match: Option<i64>,
+        patch: UserPatch,
+        master: &MasterData,
+        mut errors: ValidationErrors,
+    ) -> Result<(UserView, bool)> {
+        let target = self.load_target(tx, actor, id, Target::Modify).await?;
         if let Some(expected) = if_match {
             if expected != target.row.version {
                 return Err(ServiceError::StaleVersion);
             }
         }
-        let before = self.user_view(&mut tx, target.row.clone()).await?;
+        let before = self.user_view(tx, target.row.clone()).await?;
         let mut row = target.row.clone();
         for field in PERSON_FIELDS {
             if let Some(value) = patch.person_value(field) {
-                if let Err(e) = apply_person_field(&mut row, field, value, self, &master) {
+                if let Err(e) = apply_person_field(&mut row, field, value, self, master) {
                     errors.push(e);
                 }
             }
@@ -993,7 +1022,7 @@ impl Cadre {
             .map(dedupe)
             .unwrap_or_else(|| target.jurisdictions.clone());
         if patch.roles.is_some() {
-            self.check_roles(&mut tx, actor, &roles, &target.roles, &mut errors)
+            self.check_roles(tx, actor, &roles, &target.roles, &mut errors)
                 .await?;
             if target.roles.iter().any(|r| r == SYSTEM_ADMIN)
                 && !roles.iter().any(|r| r == SYSTEM_ADMIN)
@@ -1007,7 +1036,7 @@ impl Cadre {
             }
         }
         if patch.jurisdictions.is_some() {
-            self.check_jurisdictions(&mut tx, actor, &jurisdictions, &mut errors)
+            self.check_jurisdictions(tx, actor, &jurisdictions, &mut errors)
                 .await?;
             if !actor.scope.is_global() && jurisdictions.is_empty() {
                 errors.add(
@@ -1030,20 +1059,32 @@ impl Cadre {
         }
         errors.into_result()?;
         row.profile_complete = missing.is_empty();
+        let same_set = |a: &[String], b: &[String]| {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort();
+            b.sort();
+            a == b
+        };
+        if row == target.row
+            && same_set(&roles, &target.roles)
+            && same_set(&jurisdictions, &target.jurisdictions)
+        {
+            return Ok((before, false));
+        }
         row.version = target.row.version + 1;
         row.updated_at = cadre_store::timestamp(self.clock.now());
-        if !store::update(&mut tx, &row, target.row.version).await? {
+        if !store::update(tx, &row, target.row.version).await? {
             return Err(ServiceError::StaleVersion);
         }
         if patch.roles.is_some() {
-            store::replace_roles(&mut tx, &row.id, &roles).await?;
+            store::replace_roles(tx, &row.id, &roles).await?;
         }
         if patch.jurisdictions.is_some() {
-            store::replace_jurisdictions(&mut tx, &row.id, &jurisdictions).await?;
+            store::replace_jurisdictions(tx, &row.id, &jurisdictions).await?;
         }
-        let after = self.user_view(&mut tx, row.clone()).await?;
+        let after = self.user_view(tx, row.clone()).await?;
         self.record_by(
-            &mut tx,
+            tx,
             actor,
             meta,
             Event::new("user.update")
@@ -1052,8 +1093,7 @@ impl Cadre {
                 .after(&after),
         )
         .await?;
-        tx.commit().await?;
-        Ok(after)
+        Ok((after, true))
     }
 
     /// Sets, generates or clears a user's credential; their sessions end.
@@ -1070,12 +1110,25 @@ impl Cadre {
             self.load_target(&mut conn, actor, id, Target::Modify)
                 .await?
         };
-        if let Credential::Set { password } = &credential {
-            self.settings.password_policy.check(
-                "credential.password",
-                password,
-                Some(&target.row.username),
-            )?;
+        match &credential {
+            Credential::Set { password } => {
+                let mut conn = self.db.reader().await?;
+                let roles = store::roles_of(&mut conn, std::slice::from_ref(&target.row.id))
+                    .await?
+                    .remove(&target.row.id)
+                    .unwrap_or_default();
+                self.password_policy_for(&mut conn, &roles).await?.check(
+                    "credential.password",
+                    password,
+                    Some(&target.row.username),
+                )?;
+            }
+            Credential::Link { channel } => {
+                if let Some(e) = crate::credentials::links::channel_problem(&target.row, channel) {
+                    return Err(ServiceError::Validation(e.into()));
+                }
+            }
+            Credential::Generate | Credential::None => {}
         }
         let (hash, must_change, generated) = self
             .credential_material(&credential, Some(&target.row.username))
@@ -1083,6 +1136,9 @@ impl Cadre {
         let now = cadre_store::timestamp(self.clock.now());
         let mut tx = self.db.begin().await?;
         store::set_password(&mut tx, &target.row.id, hash.as_deref(), must_change, &now).await?;
+        if let Credential::Link { channel } = &credential {
+            self.issue_link(&mut tx, &target.row, channel).await?;
+        }
         let ended = cadre_store::sessions::revoke_all_for_user(
             &mut tx,
             &target.row.id,

@@ -101,6 +101,8 @@ impl Db {
             .map_err(|e| StoreError::Other(format!("database URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        // A read-only file cannot change its journal mode; it is read as it is.
+        let read_only = backend == Backend::Sqlite && url.contains("mode=ro");
         let pool = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -108,8 +110,12 @@ impl Db {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
+                            if !read_only {
+                                sqlx::query("PRAGMA journal_mode = WAL")
+                                    .execute(&mut *conn)
+                                    .await?;
+                            }
                             for pragma in [
-                                "PRAGMA journal_mode = WAL",
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 5000",
                                 "PRAGMA synchronous = NORMAL",

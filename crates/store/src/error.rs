@@ -30,6 +30,8 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Unique(name)
                 } else if db.is_foreign_key_violation() {
                     StoreError::ForeignKey(name)
+                } else if let Some(cause) = refused_write(db.as_ref()) {
+                    StoreError::Unavailable(format!("{cause}: {}", db.message()))
                 } else {
                     StoreError::Other(db.message().to_owned())
                 }
@@ -42,6 +44,26 @@ impl From<sqlx::Error> for StoreError {
             }
             _ => StoreError::Other(error.to_string()),
         }
+    }
+}
+
+/// SQLite's answers when the file cannot take a write (SQLITE_READONLY, SQLITE_FULL,
+/// SQLITE_IOERR): the database is unavailable for changes, not the request at fault.
+/// PostgreSQL's disk-full (53100) and read-only transaction (25006) states likewise.
+fn refused_write(db: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+    let code = db.code();
+    let code = code.as_deref().unwrap_or_default();
+    // SQLite's (extended) result codes have at most four digits; PostgreSQL's SQLSTATEs
+    // always five characters, so one is never read as the other.
+    let primary = (code.len() < 5)
+        .then(|| code.parse::<i64>().ok())
+        .flatten()
+        .map(|c| c & 0xff);
+    match (primary, code) {
+        (Some(8), _) | (_, "25006") => Some("the database is read-only"),
+        (Some(13), _) | (_, "53100") => Some("the database disk is full"),
+        (Some(10), _) => Some("the database file cannot be written"),
+        _ => None,
     }
 }
 

@@ -6,15 +6,21 @@
 //! Every repository function takes a connection, so a use case can run several of them,
 //! and write its audit event, inside one transaction.
 
+pub mod api_tokens;
 pub mod assignments;
 pub mod audit;
 pub mod boundaries;
+pub mod bulk_jobs;
 pub mod campaigns;
+pub mod credential_links;
 pub mod db;
 pub mod documents;
 pub mod error;
 pub mod master_data;
 pub mod migrate;
+pub mod outbox;
+pub mod preferences;
+pub mod recovery_codes;
 pub mod roles;
 pub mod sessions;
 pub mod sql;

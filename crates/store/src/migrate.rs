@@ -235,6 +235,146 @@ Migration {
     ],
     sqlite: &[],
     postgres: &[],
+},
+Migration {
+    version: 3,
+    name: "notification outbox",
+    shared: &[
+        // A message is written here in the same transaction as the change that causes it,
+        // so it is never lost; the delivery worker claims due rows, and the unique
+        // idempotency key keeps a retried enqueue from producing a second message.
+        "CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL,
+            user_id TEXT REFERENCES users(id),
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            template TEXT NOT NULL,
+            language TEXT NOT NULL,
+            params TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_until TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )",
+        "CREATE UNIQUE INDEX outbox_idempotency ON outbox (idempotency_key)",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE INDEX outbox_user ON outbox (user_id, created_at)",
+    ],
+    sqlite: &[],
+    postgres: &[],
+},
+Migration {
+    version: 4,
+    name: "bulk jobs and their per-row outcomes",
+    shared: &[
+        // A job keeps its uploaded file, so any process can (re)start it after a crash.
+        // `lease_owner`/`lease_until` make one process at a time work on it: a claim is a
+        // conditional UPDATE, and every batch re-checks the lease in its own transaction.
+        "CREATE TABLE bulk_jobs (
+            id TEXT PRIMARY KEY,
+            operation TEXT NOT NULL,
+            credential TEXT NOT NULL,
+            dry_run {bool} NOT NULL,
+            status TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            file_format TEXT NOT NULL,
+            content {blob} NOT NULL,
+            created_by TEXT NOT NULL,
+            total_rows BIGINT NOT NULL,
+            processed_rows BIGINT NOT NULL,
+            succeeded BIGINT NOT NULL,
+            failed BIGINT NOT NULL,
+            lease_owner TEXT,
+            lease_until TEXT,
+            failure TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        )",
+        "CREATE INDEX bulk_jobs_pending ON bulk_jobs (status, created_at)",
+        // One row per input row, written in the same transaction as the change it
+        // records: a row is done exactly when its outcome exists, which is what makes a
+        // resumed job skip it.
+        "CREATE TABLE bulk_job_rows (
+            job_id TEXT NOT NULL REFERENCES bulk_jobs(id),
+            row_no BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            username TEXT,
+            user_id TEXT,
+            credential TEXT,
+            errors TEXT NOT NULL,
+            PRIMARY KEY (job_id, row_no)
+        )",
+    ],
+    sqlite: &[],
+    postgres: &[],
+},
+Migration {
+    version: 5,
+    name: "credential links, recovery codes, API tokens",
+    shared: &[
+        // Only hashes of the secrets are kept: a copy of the database signs nobody in.
+        "CREATE TABLE credential_links (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            revoked_at TEXT
+        )",
+        "CREATE UNIQUE INDEX credential_links_token ON credential_links (token_hash)",
+        "CREATE INDEX credential_links_user ON credential_links (user_id, created_at)",
+        "CREATE TABLE recovery_codes (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            revoked_at TEXT
+        )",
+        "CREATE INDEX recovery_codes_user ON recovery_codes (user_id, created_at)",
+        "CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL,
+            actions TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )",
+        "CREATE UNIQUE INDEX api_tokens_token ON api_tokens (token_hash)",
+        "CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at)",
+    ],
+    sqlite: &[],
+    postgres: &[],
+},
+Migration {
+    version: 6,
+    name: "interface language chosen by each user",
+    shared: &["ALTER TABLE users ADD COLUMN language TEXT"],
+    sqlite: &[],
+    postgres: &[],
+},
+Migration {
+    version: 7,
+    name: "usernames compare byte by byte, so prefix lookups use the index",
+    shared: &[],
+    // SQLite compares TEXT byte by byte already.
+    sqlite: &[],
+    postgres: &[r#"ALTER TABLE users ALTER COLUMN username TYPE TEXT COLLATE "C""#],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {

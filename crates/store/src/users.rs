@@ -235,8 +235,16 @@ pub async fn usernames_starting_with(
     conn: &mut Conn,
     base: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let mut sql = Sql::new("SELECT username FROM users WHERE username LIKE ");
-    sql.bind(format!("{}%", cadre_domain::text::escape_like(base)))
+    // The range lets both databases walk the username index (a LIKE alone scans every
+    // user, which made bulk creation slow down as the table grew); usernames compare
+    // byte by byte (migration 7 on PostgreSQL), so every username starting with `base`
+    // sorts between `base` and `base` followed by the highest code point.
+    let mut sql = Sql::new("SELECT username FROM users WHERE username >= ");
+    sql.bind(base.to_owned())
+        .push(" AND username < ")
+        .bind(format!("{base}{}", char::MAX))
+        .push(" AND username LIKE ")
+        .bind(format!("{}%", cadre_domain::text::escape_like(base)))
         .push(" ESCAPE '\\'");
     sql.fetch_all(conn)
         .await?

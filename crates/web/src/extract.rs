@@ -173,9 +173,7 @@ impl FromRequestParts<AppState> for Auth {
                     .get("x-csrf-token")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !safe
-                    && !crate::ui::session::same_token(&crate::ui::session::csrf_for(&token), sent)
-                {
+                if !safe && !crate::ui::session::csrf_matches(&token, sent) {
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "csrf_failed",

@@ -134,11 +134,16 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");
-                let mut e = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; try again shortly",
-                );
+                // The cause is named when it is one an operator must act on; the
+                // driver's own words stay in the log.
+                let detail = if reason.contains("the database is read-only") {
+                    "the database is read-only: changes cannot be saved until an operator makes it writable"
+                } else if reason.contains("the database disk is full") {
+                    "the database disk is full: changes cannot be saved until space is freed"
+                } else {
+                    "the database is unavailable; try again shortly"
+                };
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
                 e.retry_after = Some(5);
                 e
             }

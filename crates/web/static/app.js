@@ -8,15 +8,17 @@
   var form = input.form;
   var timer = null;
   var pending = null;
-  input.addEventListener("input", function () {
+  var run = function (delay) {
     clearTimeout(timer);
     timer = setTimeout(function () {
       var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
       if (pending) pending.abort();
       pending = new AbortController();
+      form.setAttribute("aria-busy", "true");
       fetch(url, { signal: pending.signal, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
+          form.removeAttribute("aria-busy");
           if (!html) return;
           var doc = new DOMParser().parseFromString(html, "text/html");
           var fresh = doc.getElementById("results-section");
@@ -24,8 +26,15 @@
           if (fresh && current) current.replaceWith(fresh);
           history.replaceState(null, "", url);
         })
-        .catch(function () {});
-    }, 300);
+        .catch(function () { form.removeAttribute("aria-busy"); });
+    }, delay);
+  };
+  // Typing waits for a pause; choosing a filter searches at once.
+  form.addEventListener("input", function (e) {
+    if (e.target.tagName === "INPUT") run(300);
+  });
+  form.addEventListener("change", function (e) {
+    if (e.target.tagName === "SELECT") run(0);
   });
 })();
 // user pages
@@ -84,5 +93,77 @@
       clearTimeout(timer);
       timer = setTimeout(update, 400);
     });
+  });
+})();
+// Inline validation: when a field loses focus, say at once what is missing or
+// malformed, next to the field and through the page's live region. The messages come
+// from the page (data-msg-* on <body>, rendered from the catalogues); the server checks
+// everything again and stays the authority, so nothing here blocks a submission.
+(function () {
+  var body = document.body;
+  var live = document.getElementById("live-status");
+  if (!body || !live || !body.getAttribute("data-msg-required")) return;
+  var patterns = {
+    email: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+    tel: /^\+?[0-9][0-9 ()-]{5,19}$/
+  };
+  var problem = function (el) {
+    var value = (el.value || "").trim();
+    var required = el.required || el.getAttribute("aria-required") === "true";
+    if (el.validity && el.validity.badInput) return body.getAttribute("data-msg-date");
+    if (!value) return required ? body.getAttribute("data-msg-required") : "";
+    if (el.type === "email" && !patterns.email.test(value)) return body.getAttribute("data-msg-email");
+    if (el.type === "tel" && !patterns.tel.test(value)) return body.getAttribute("data-msg-tel");
+    return "";
+  };
+  var describe = function (el, id, on) {
+    var ids = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (x) {
+      return x && x !== id;
+    });
+    if (on) ids.unshift(id);
+    if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+    else el.removeAttribute("aria-describedby");
+  };
+  var check = function (el) {
+    if (!el.id || el.type === "hidden" || el.type === "file") return;
+    var id = el.id + "-error";
+    var message = problem(el);
+    var shown = document.getElementById(id);
+    var field = el.closest(".field");
+    if (message) {
+      if (!shown) {
+        shown = document.createElement("p");
+        shown.className = "error-text";
+        shown.id = id;
+        el.parentNode.insertBefore(shown, el);
+      }
+      if (shown.textContent !== message) {
+        shown.textContent = message;
+        live.textContent = (el.labels && el.labels[0] ? el.labels[0].textContent.trim() + ": " : "") + message;
+      }
+      el.setAttribute("aria-invalid", "true");
+      describe(el, id, true);
+      if (field) field.classList.add("invalid");
+    } else if (el.getAttribute("aria-invalid") === "true" && shown) {
+      // Corrected: the server's message, or ours, no longer applies.
+      shown.remove();
+      el.removeAttribute("aria-invalid");
+      describe(el, id, false);
+      if (field) field.classList.remove("invalid");
+    }
+  };
+  var checkable = function (el) {
+    return el.form && el.form.hasAttribute("novalidate") &&
+      /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) && el.type !== "radio" && el.type !== "checkbox";
+  };
+  // New messages appear when a field is left; a corrected field loses its message while
+  // it is being typed in, not when it is left, so the page does not move under the
+  // pointer that is about to click the next control.
+  document.addEventListener("focusout", function (e) {
+    if (checkable(e.target)) check(e.target);
+  });
+  document.addEventListener("input", function (e) {
+    var el = e.target;
+    if (checkable(el) && el.getAttribute("aria-invalid") === "true" && !problem(el)) check(el);
   });
 })();

@@ -1,12 +1,18 @@
 //! The JSON API, end to end over HTTP, on whichever backend the environment selects.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "api/bulk.rs"]
+mod bulk;
 #[path = "api/campaigns.rs"]
 mod campaigns;
+#[path = "api/credentials.rs"]
+mod credentials;
 #[path = "api/documents.rs"]
 mod documents;
 #[path = "api/export.rs"]
 mod export;
+#[path = "api/notifications.rs"]
+mod notifications;
 mod support;
 #[path = "api/ui_admin.rs"]
 mod ui_admin;

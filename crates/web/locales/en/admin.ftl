@@ -166,3 +166,9 @@ admin-err-parent-failed = Its parent could not be imported.
 admin-err-parent-change = This boundary already exists under another parent; moving boundaries is not supported.
 admin-err-missing-columns = The first line must name the columns code, name, level and parent_code.
 admin-err-escalation = You cannot give actions that you do not hold yourself.
+
+# campaign edit page
+admin-campaign-edit = Edit campaign
+admin-campaign-save = Save changes
+admin-campaign-cancel = Cancel
+admin-campaign-stale = Someone else changed this campaign after you opened this page. Check the values and save again to replace their changes.

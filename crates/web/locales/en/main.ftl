@@ -4,6 +4,7 @@ skip-to-content = Skip to content
 language = Language
 sign-in = Sign in
 sign-in-title = Sign in to cadre
+menu = Menu
 sign-out = Sign out
 username = Username
 password = Password
@@ -54,3 +55,31 @@ not-found-text = This page does not exist, or it is outside your area.
 error-title = Something went wrong
 error-text = The error has been recorded. Try again in a moment.
 back-home = Back to the start page
+
+# user search filters
+filters = Filters
+filters-apply = Apply filters
+filters-clear = Clear
+filter-any = Any
+filter-role = Role
+filter-campaign = Campaign
+filter-department = Department
+filter-employment-type = Employment type
+filter-profile = Profile
+filter-profile-complete = Complete
+filter-profile-incomplete = Incomplete
+filter-boundary = Administrative area (code)
+filter-boundary-hint = Users working in this area or below it, e.g. MZ-TETE.
+filter-sort = Sort by
+sort-username = Username (A–Z)
+sort-name = Name (A–Z)
+sort-name-desc = Name (Z–A)
+sort-newest = Newest first
+sort-changed = Recently changed
+search-invalid-filter = A filter is not valid ({ $fields }); change it and search again.
+
+# inline checks in the browser (the server checks again)
+check-required = This field is required.
+check-email = Enter an email address like name@example.org.
+check-tel = Enter a phone number with digits only, like +258 84 123 4567.
+check-date = Enter a complete date.

@@ -166,3 +166,9 @@ admin-err-parent-failed = Sa limite parente n'a pas pu être importée.
 admin-err-parent-change = Cette limite existe déjà sous un autre parent ; le déplacement de limites n'est pas pris en charge.
 admin-err-missing-columns = La première ligne doit nommer les colonnes code, name, level et parent_code.
 admin-err-escalation = Vous ne pouvez pas attribuer des actions que vous ne détenez pas vous-même.
+
+# campaign edit page
+admin-campaign-edit = Modifier la campagne
+admin-campaign-save = Enregistrer les modifications
+admin-campaign-cancel = Annuler
+admin-campaign-stale = Quelqu’un a modifié cette campagne après l’ouverture de cette page. Vérifiez les valeurs et enregistrez à nouveau pour remplacer ses modifications.

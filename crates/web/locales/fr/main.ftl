@@ -4,6 +4,7 @@ skip-to-content = Aller au contenu
 language = Langue
 sign-in = Se connecter
 sign-in-title = Se connecter à cadre
+menu = Menu
 sign-out = Se déconnecter
 username = Nom d’utilisateur
 password = Mot de passe
@@ -54,3 +55,31 @@ not-found-text = Cette page n’existe pas, ou elle est hors de votre zone.
 error-title = Une erreur est survenue
 error-text = L’erreur a été enregistrée. Réessayez dans un instant.
 back-home = Retour à l’accueil
+
+# user search filters
+filters = Filtres
+filters-apply = Appliquer les filtres
+filters-clear = Effacer
+filter-any = Tous
+filter-role = Rôle
+filter-campaign = Campagne
+filter-department = Département
+filter-employment-type = Type d’emploi
+filter-profile = Profil
+filter-profile-complete = Complet
+filter-profile-incomplete = Incomplet
+filter-boundary = Zone administrative (code)
+filter-boundary-hint = Utilisateurs travaillant dans cette zone ou en dessous, p. ex. MZ-TETE.
+filter-sort = Trier par
+sort-username = Nom d’utilisateur (A–Z)
+sort-name = Nom (A–Z)
+sort-name-desc = Nom (Z–A)
+sort-newest = Les plus récents d’abord
+sort-changed = Modifiés récemment
+search-invalid-filter = Un filtre n’est pas valide ({ $fields }) ; modifiez-le et recherchez à nouveau.
+
+# inline checks in the browser (the server checks again)
+check-required = Ce champ est obligatoire.
+check-email = Saisissez une adresse e-mail comme nom@exemple.org.
+check-tel = Saisissez un numéro de téléphone en chiffres, comme +258 84 123 4567.
+check-date = Saisissez une date complète.

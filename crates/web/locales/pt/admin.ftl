@@ -166,3 +166,9 @@ admin-err-parent-failed = Não foi possível importar o limite superior.
 admin-err-parent-change = Este limite já existe sob outro limite superior; não é possível mover limites.
 admin-err-missing-columns = A primeira linha tem de indicar as colunas code, name, level e parent_code.
 admin-err-escalation = Não pode atribuir ações que não tem.
+
+# campaign edit page
+admin-campaign-edit = Editar campanha
+admin-campaign-save = Guardar alterações
+admin-campaign-cancel = Cancelar
+admin-campaign-stale = Outra pessoa alterou esta campanha depois de abrir esta página. Verifique os valores e guarde de novo para substituir as alterações dela.

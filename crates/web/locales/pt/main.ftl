@@ -4,6 +4,7 @@ skip-to-content = Saltar para o conteúdo
 language = Idioma
 sign-in = Entrar
 sign-in-title = Entrar no cadre
+menu = Menu
 sign-out = Sair
 username = Nome de utilizador
 password = Palavra-passe
@@ -54,3 +55,31 @@ not-found-text = Esta página não existe, ou está fora da sua área.
 error-title = Algo correu mal
 error-text = O erro foi registado. Tente de novo dentro de momentos.
 back-home = Voltar à página inicial
+
+# user search filters
+filters = Filtros
+filters-apply = Aplicar filtros
+filters-clear = Limpar
+filter-any = Qualquer
+filter-role = Função
+filter-campaign = Campanha
+filter-department = Departamento
+filter-employment-type = Tipo de vínculo
+filter-profile = Perfil
+filter-profile-complete = Completo
+filter-profile-incomplete = Incompleto
+filter-boundary = Área administrativa (código)
+filter-boundary-hint = Utilizadores que trabalham nesta área ou abaixo dela, p. ex. MZ-TETE.
+filter-sort = Ordenar por
+sort-username = Nome de utilizador (A–Z)
+sort-name = Nome (A–Z)
+sort-name-desc = Nome (Z–A)
+sort-newest = Mais recentes primeiro
+sort-changed = Alterados recentemente
+search-invalid-filter = Um filtro não é válido ({ $fields }); altere-o e pesquise de novo.
+
+# inline checks in the browser (the server checks again)
+check-required = Este campo é obrigatório.
+check-email = Introduza um endereço de email como nome@exemplo.org.
+check-tel = Introduza um número de telefone só com algarismos, como +258 84 123 4567.
+check-date = Introduza uma data completa.

@@ -4,11 +4,14 @@ pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod boundaries;
+pub mod bulk;
 pub mod campaigns;
+pub mod credentials;
 pub mod documents;
 pub mod export;
 pub mod lifecycle;
 pub mod master_data;
+pub mod notifications;
 pub mod roles;
 pub mod users;
 
@@ -39,6 +42,8 @@ use crate::AppState;
         (name = "audit", description = "The audit log"),
         (name = "campaigns", description = "Campaigns and their coverage"),
         (name = "assignments", description = "Users on campaigns and boundaries"),
+        (name = "notifications", description = "Emails and SMS and their delivery"),
+        (name = "bulk", description = "Bulk operations from spreadsheets"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +91,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::revoke_sessions))
         .routes(routes!(users::unlock))
         .routes(routes!(users::history))
+        .routes(routes!(notifications::user_messages))
+        .routes(routes!(notifications::list))
         .routes(routes!(users::suggest_username))
         .routes(routes!(boundaries::list, boundaries::create))
         .routes(routes!(boundaries::get))
@@ -96,6 +103,18 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(master_data::get))
         .routes(routes!(master_data::put))
         .routes(routes!(audit::search))
+        // credentials routes (begin)
+        .routes(routes!(credentials::recovery))
+        .routes(routes!(credentials::recovery_confirm))
+        .routes(routes!(credentials::link))
+        .routes(routes!(credentials::my_sessions))
+        .routes(routes!(credentials::revoke_my_session))
+        .routes(routes!(
+            credentials::create_api_token,
+            credentials::list_api_tokens
+        ))
+        .routes(routes!(credentials::revoke_api_token))
+        // credentials routes (end)
         // documents routes (begin)
         .routes(routes!(documents::upload, documents::list))
         .routes(routes!(documents::download))
@@ -118,5 +137,13 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(lifecycle::timeline))
         .routes(routes!(lifecycle::staff))
         // campaign and assignment routes (end)
+        // bulk routes (begin)
+        .routes(routes!(bulk::create_job))
+        .routes(routes!(bulk::get_job))
+        .routes(routes!(bulk::result_xlsx))
+        .routes(routes!(bulk::result_csv))
+        .routes(routes!(bulk::template_xlsx))
+        .routes(routes!(bulk::template_csv))
+        // bulk routes (end)
         .split_for_parts()
 }

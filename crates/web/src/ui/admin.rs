@@ -13,7 +13,7 @@ use cadre_domain::master_data::{ListItem, LIST_NAMES};
 use cadre_domain::{Action, ValidationErrors};
 use cadre_service::audit::AuditFilter;
 use cadre_service::boundaries::{BoundaryFilter, BoundaryView, ImportSummary};
-use cadre_service::campaigns::{CampaignFilter, CampaignInput, CampaignView};
+use cadre_service::campaigns::{CampaignFilter, CampaignInput, CampaignPatch, CampaignView};
 use cadre_service::roles::RoleInput;
 use cadre_service::users::UserFilter;
 use cadre_service::ServiceError;
@@ -942,10 +942,15 @@ struct CampaignFormPage {
     types: Vec<Choice>,
     parents: Vec<Choice>,
     errors: Errors,
+    /// Editing an existing campaign (its code is fixed) rather than creating one.
+    editing: bool,
+    version: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct CampaignForm {
+    #[serde(default)]
+    version: String,
     #[serde(rename = "_csrf", default)]
     csrf: String,
     #[serde(default)]
@@ -1010,6 +1015,8 @@ async fn campaign_form(
         types,
         parents,
         errors,
+        editing: false,
+        version: form.version,
     }
 }
 
@@ -1057,27 +1064,7 @@ pub async fn campaign_create(
         Ok(c) => {
             return Redirect::to(&format!("/campaigns/{}", urlencode(&c.code))).into_response()
         }
-        Err(ServiceError::Validation(errors)) => {
-            let mut shown = Errors::default();
-            for e in errors.errors() {
-                let message = explain(lang, &e.code, &e.message);
-                match e
-                    .field
-                    .strip_prefix("boundaries[")
-                    .and_then(|r| r.strip_suffix(']'))
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
-                    // The service deduplicates in order, as we split.
-                    Some(i) => {
-                        let unique = cadre_unique(&codes);
-                        let code = unique.get(i).cloned().unwrap_or_default();
-                        shown.add("boundaries", format!("{code}: {message}"));
-                    }
-                    None => shown.add(e.field.clone(), message),
-                }
-            }
-            shown
-        }
+        Err(ServiceError::Validation(errors)) => campaign_errors(lang, &errors, &codes),
         Err(ServiceError::Conflict { code, message }) => {
             let mut shown = Errors::default();
             shown.add("code", explain(lang, code, &message));
@@ -1086,6 +1073,115 @@ pub async fn campaign_create(
         Err(e) => return service_error_page(lang, e),
     };
     let page = campaign_form(&state, &session, form, errors).await;
+    render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// The service's refusals of a campaign form, next to their fields; a boundary's
+/// error names the code it is about.
+fn campaign_errors(lang: Lang, errors: &ValidationErrors, codes: &[String]) -> Errors {
+    let mut shown = Errors::default();
+    for e in errors.errors() {
+        let message = explain(lang, &e.code, &e.message);
+        match e
+            .field
+            .strip_prefix("boundaries[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            // The service deduplicates in order, as we split.
+            Some(i) => {
+                let unique = cadre_unique(codes);
+                let code = unique.get(i).cloned().unwrap_or_default();
+                shown.add("boundaries", format!("{code}: {message}"));
+            }
+            None => shown.add(e.field.clone(), message),
+        }
+    }
+    shown
+}
+
+/// The edit form of a campaign: name, type, parent, dates and boundaries (the code is
+/// its identity and never changes).
+pub async fn campaign_edit(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(code): Path<String>,
+) -> Response {
+    if let Err(e) = session.actor.require(Action::CampaignManage) {
+        return service_error_page(session.lang, e);
+    }
+    let c = match state.cadre.get_campaign(&session.actor, &code).await {
+        Ok(c) => c,
+        Err(e) => return service_error_page(session.lang, e),
+    };
+    let form = CampaignForm {
+        code: c.code,
+        name: c.name,
+        kind: c.campaign_type,
+        parent: c.parent.unwrap_or_default(),
+        start_date: c.start_date,
+        end_date: c.end_date,
+        boundaries: c.boundaries.join(", "),
+        version: c.version.to_string(),
+        ..CampaignForm::default()
+    };
+    let mut page = campaign_form(&state, &session, form, Errors::default()).await;
+    page.editing = true;
+    page.parents.retain(|p| p.code != code);
+    render(&page, StatusCode::OK)
+}
+
+pub async fn campaign_update(
+    State(state): State<AppState>,
+    session: UiSession,
+    Meta(meta): Meta,
+    Path(code): Path<String>,
+    Form(mut form): Form<CampaignForm>,
+) -> Response {
+    let lang = session.lang;
+    if let Some(refused) = session.refuse_bad_csrf(&form.csrf) {
+        return refused;
+    }
+    let codes = boundary_codes(&form.boundaries);
+    let patch = CampaignPatch {
+        name: Some(form.name.clone()),
+        campaign_type: Some(form.kind.clone()),
+        parent: Some(clean(&Some(form.parent.clone()))),
+        start_date: Some(form.start_date.trim().to_owned()),
+        end_date: Some(form.end_date.trim().to_owned()),
+        boundaries: Some(codes.clone()),
+        ..CampaignPatch::default()
+    };
+    let version = form.version.trim().parse::<i64>().ok();
+    let errors = match state
+        .cadre
+        .update_campaign(&session.actor, &meta, &code, version, patch)
+        .await
+    {
+        Ok(c) => {
+            return Redirect::to(&format!("/campaigns/{}", urlencode(&c.code))).into_response()
+        }
+        Err(ServiceError::Validation(errors)) => campaign_errors(lang, &errors, &codes),
+        Err(ServiceError::StaleVersion) => {
+            // Show what is saved now, so saving again is a decision, not an accident.
+            if let Ok(current) = state.cadre.get_campaign(&session.actor, &code).await {
+                form.version = current.version.to_string();
+            }
+            let mut shown = Errors::default();
+            shown.add("name", lang.t("admin-campaign-stale"));
+            shown
+        }
+        Err(ServiceError::Conflict { code, message }) => {
+            let mut shown = Errors::default();
+            shown.add("boundaries", explain(lang, code, &message));
+            shown
+        }
+        Err(e) => return service_error_page(lang, e),
+    };
+    form.code = code.clone();
+    let mut page = campaign_form(&state, &session, form, errors).await;
+    page.editing = true;
+    page.parents.retain(|p| p.code != code);
     render(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
@@ -1113,6 +1209,7 @@ struct CampaignPage {
     uncovered: Vec<BoundaryLine>,
     uncovered_text: String,
     uncovered_more: bool,
+    can_edit: bool,
 }
 
 pub async fn campaign(
@@ -1153,6 +1250,7 @@ pub async fn campaign(
     let types = type_labels(&state).await;
     let page = CampaignPage {
         f: Frame::of(&session),
+        can_edit: session.actor.can(Action::CampaignManage),
         kind: label_of(&types, &c.campaign_type),
         dates: dates_of(lang, &c),
         parent: c.parent.clone(),

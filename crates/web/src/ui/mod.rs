@@ -4,9 +4,13 @@
 
 pub mod admin;
 pub mod charts;
+mod contrast;
+pub mod credentials;
 pub mod i18n;
 pub mod lifecycle;
+pub mod notifications;
 pub mod pages;
+pub mod search;
 pub mod session;
 pub mod users;
 
@@ -14,6 +18,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -31,7 +36,28 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/lang/{code}", get(pages::switch_language))
-        .route("/users", get(pages::users))
+        .route("/users", get(search::users))
+        // credential pages (begin)
+        .route("/login/link", post(credentials::link_submit))
+        .route("/login/link/{token}", get(credentials::link_page))
+        .route(
+            "/me/password",
+            get(credentials::password_page).post(credentials::password_submit),
+        )
+        .route("/me/sessions", get(credentials::sessions_page))
+        .route(
+            "/me/sessions/{id}/revoke",
+            post(credentials::session_revoke),
+        )
+        .route(
+            "/forgot-password",
+            get(credentials::forgot_page).post(credentials::forgot_submit),
+        )
+        .route(
+            "/forgot-password/confirm",
+            post(credentials::forgot_confirm),
+        )
+        // credential pages (end)
         // user pages (begin)
         .route("/users/new", get(users::new_page).post(users::new_submit))
         .route("/users/{id}", get(users::view))
@@ -83,6 +109,10 @@ pub fn router() -> Router<AppState> {
             get(admin::campaign_new).post(admin::campaign_create),
         )
         .route("/campaigns/{code}", get(admin::campaign))
+        .route(
+            "/campaigns/{code}/edit",
+            get(admin::campaign_edit).post(admin::campaign_update),
+        )
         .route("/audit", get(admin::audit))
         .route("/dashboard", get(admin::dashboard))
         // administration pages (end)
@@ -112,6 +142,9 @@ pub fn router() -> Router<AppState> {
                     .into_response()
             }),
         )
+        // Pages, CSS and JS travel compressed (brotli or gzip, as the browser accepts):
+        // a page then weighs a few kilobytes on a 2G connection.
+        .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("content-security-policy"),
             HeaderValue::from_static(CSP),

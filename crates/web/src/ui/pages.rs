@@ -7,13 +7,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use cadre_service::auth::LoginRequest;
-use cadre_service::users::UserFilter;
 use cadre_service::ServiceError;
 
 use super::i18n::Lang;
 use super::session::{
-    cookie, csrf_for, is_tls, safe_next, same_token, set_cookie, urlencode, Module, UiLang,
-    UiSession, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
+    cookie, csrf_for, csrf_matches, is_tls, mask_csrf, safe_next, same_token, set_cookie,
+    urlencode, Module, UiLang, UiSession, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::extract::Meta;
 use crate::AppState;
@@ -32,7 +31,7 @@ impl Frame {
     pub fn of(session: &UiSession) -> Self {
         Self {
             lang: session.lang,
-            csrf: session.csrf.clone(),
+            csrf: mask_csrf(&session.csrf),
             username: Some(session.actor.username.clone()),
             modules: session.modules(),
             path: session.path.clone(),
@@ -57,8 +56,15 @@ impl Frame {
         Lang::ALL
     }
 
+    /// The switcher's link. Signed in, it carries the form token, so that only the
+    /// person's own click (not a link on another site) saves the choice for them.
     pub fn lang_link(&self, lang: &Lang) -> String {
-        format!("/lang/{}?next={}", lang.code(), urlencode(&self.path))
+        let mut link = format!("/lang/{}?next={}", lang.code(), urlencode(&self.path));
+        if self.username.is_some() {
+            link.push_str("&_csrf=");
+            link.push_str(&self.csrf);
+        }
+        link
     }
 
     pub fn is_lang(&self, lang: &Lang) -> bool {
@@ -228,10 +234,22 @@ pub async fn login_submit(
         username: form.username.clone(),
         password: form.password.clone(),
     };
-    match state.cadre.login(&meta, request).await {
+    match state.cadre.login_web(&meta, request).await {
         Ok(login) => {
             let ttl = state.cadre.settings().session_ttl.as_secs() as i64;
-            let response = Redirect::to(&next).into_response();
+            let mut response = Redirect::to(&next).into_response();
+            // The language the person chose last time, on whatever device, comes back.
+            if let Some(saved) = saved_language(&state, &login.token).await {
+                response = with_cookie(
+                    response,
+                    set_cookie(
+                        LANG_COOKIE,
+                        saved.code(),
+                        Some(LANG_COOKIE_AGE),
+                        is_tls(&headers),
+                    ),
+                );
+            }
             let response = with_cookie(
                 response,
                 set_cookie(SESSION_COOKIE, &login.token, Some(ttl), is_tls(&headers)),
@@ -292,20 +310,59 @@ pub async fn logout(
     )
 }
 
+/// How long the browser remembers the language: a year.
+const LANG_COOKIE_AGE: i64 = 365 * 24 * 3600;
+
+/// The language a person saved, read with their fresh session token.
+async fn saved_language(state: &AppState, token: &str) -> Option<Lang> {
+    let actor = state.cadre.authenticate(token).await.ok()?;
+    match state.cadre.own_language(&actor).await {
+        Ok(code) => code.as_deref().and_then(Lang::from_code),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the saved language failed");
+            None
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SwitchQuery {
+    next: Option<String>,
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
 /// Switching language works without JavaScript: a link sets the cookie and returns.
+/// Signed in, with the page's token, the choice is also saved for the person's next
+/// sign-in; a failure to save never stands in the way of the switch itself.
 pub async fn switch_language(
+    State(state): State<AppState>,
     Path(code): Path<String>,
+    Meta(meta): Meta,
     headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+    axum::extract::Query(q): axum::extract::Query<SwitchQuery>,
 ) -> Response {
     let lang = Lang::from_code(&code).unwrap_or(Lang::En);
+    if let (Some(token), Some(sent)) = (cookie(&headers, SESSION_COOKIE), q.csrf.as_deref()) {
+        if csrf_matches(&token, sent) {
+            if let Ok(actor) = state.cadre.authenticate(&token).await {
+                if let Err(e) = state
+                    .cadre
+                    .set_own_language(&actor, &meta, lang.code())
+                    .await
+                {
+                    tracing::warn!(error = %e, "saving the language failed");
+                }
+            }
+        }
+    }
     let response = Redirect::to(&safe_next(q.next.as_deref())).into_response();
     with_cookie(
         response,
         set_cookie(
             LANG_COOKIE,
             lang.code(),
-            Some(365 * 24 * 3600),
+            Some(LANG_COOKIE_AGE),
             is_tls(&headers),
         ),
     )
@@ -324,100 +381,6 @@ pub async fn home(session: UiSession) -> Response {
         },
         StatusCode::OK,
     )
-}
-
-struct UserRow {
-    id: String,
-    username: String,
-    name: String,
-    mobile: String,
-    roles: String,
-    status: String,
-    status_class: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "users.html")]
-struct UsersPage {
-    f: Frame,
-    can_create: bool,
-    q: String,
-    status: String,
-    rows: Vec<UserRow>,
-    count_text: String,
-    next_link: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct UserSearchQuery {
-    q: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-}
-
-pub async fn users(
-    State(state): State<AppState>,
-    session: UiSession,
-    axum::extract::Query(query): axum::extract::Query<UserSearchQuery>,
-) -> Response {
-    let lang = session.lang;
-    let status = match query.status.as_deref() {
-        Some("deactivated") => "deactivated",
-        Some("all") => "all",
-        _ => "active",
-    };
-    let q = query.q.clone().unwrap_or_default();
-    let filter = UserFilter {
-        q: Some(q.clone()),
-        status: Some(status.to_owned()),
-        cursor: query.cursor.clone(),
-        limit: Some(50),
-        ..UserFilter::default()
-    };
-    let page = match state.cadre.search_users(&session.actor, filter).await {
-        Ok(page) => page,
-        Err(e) => return service_error_page(lang, e),
-    };
-    let rows = page
-        .items
-        .into_iter()
-        .map(|u| UserRow {
-            name: format!(
-                "{} {}",
-                u.first_name.unwrap_or_default(),
-                u.last_name.unwrap_or_default()
-            )
-            .trim()
-            .to_owned(),
-            mobile: u.mobile_number.unwrap_or_default(),
-            roles: u.roles.join(", "),
-            status_class: if u.status == "active" { "ok" } else { "off" },
-            status: lang.t(if u.status == "active" {
-                "status-active"
-            } else {
-                "status-deactivated"
-            }),
-            id: u.id,
-            username: u.username,
-        })
-        .collect();
-    let next_link = page.next_cursor.map(|c| {
-        format!(
-            "/users?q={}&status={status}&cursor={}",
-            urlencode(&q),
-            urlencode(&c)
-        )
-    });
-    let view = UsersPage {
-        can_create: session.actor.can(cadre_domain::Action::UserCreate),
-        count_text: lang.t_with("results-count", &[("count", page.total.into())]),
-        f: Frame::of(&session),
-        q,
-        status: status.to_owned(),
-        rows,
-        next_link,
-    };
-    render(&view, StatusCode::OK)
 }
 
 /// The session cookie's CSRF token, for API calls made from the pages' scripts.

@@ -61,6 +61,47 @@ pub fn csrf_for(session_token: &str) -> String {
         .to_owned()
 }
 
+/// The session's CSRF token as one page carries it: a fresh random pad followed by the
+/// token XOR the pad, both in hex. Every response then differs, so a compressed page
+/// that also reflects what a visitor typed cannot leak the token byte by byte (BREACH).
+pub fn mask_csrf(csrf: &str) -> String {
+    let Ok(raw) = hex::decode(csrf) else {
+        return csrf.to_owned();
+    };
+    let pad = Sha256::digest(cadre_service::password::new_token().as_bytes());
+    let pad: Vec<u8> = pad.iter().copied().take(raw.len()).collect();
+    if pad.len() != raw.len() {
+        return csrf.to_owned();
+    }
+    let masked: Vec<u8> = raw.iter().zip(&pad).map(|(t, p)| t ^ p).collect();
+    format!("{}{}", hex::encode(&pad), hex::encode(masked))
+}
+
+/// Whether `sent` (masked as [`mask_csrf`] does, or plain) is the CSRF token of the
+/// session `session_token`.
+pub fn csrf_matches(session_token: &str, sent: &str) -> bool {
+    same_token(&csrf_for(session_token), &unmask_csrf(sent))
+}
+
+/// The plain token inside a masked one; anything else is returned as it came.
+fn unmask_csrf(sent: &str) -> String {
+    if sent.len() != 64 {
+        return sent.to_owned();
+    }
+    match hex::decode(sent) {
+        Ok(bytes) => {
+            let (pad, masked) = bytes.split_at(bytes.len() / 2);
+            hex::encode(
+                pad.iter()
+                    .zip(masked)
+                    .map(|(p, m)| p ^ m)
+                    .collect::<Vec<u8>>(),
+            )
+        }
+        Err(_) => sent.to_owned(),
+    }
+}
+
 /// Constant-time comparison of two tokens.
 pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -148,7 +189,7 @@ impl UiSession {
 
     /// The refusal page when a form's CSRF field does not match, before anything happens.
     pub fn refuse_bad_csrf(&self, submitted: &str) -> Option<Response> {
-        if same_token(&self.csrf, submitted) {
+        if same_token(&self.csrf, &unmask_csrf(submitted)) {
             None
         } else {
             Some(error_page(
@@ -251,5 +292,24 @@ mod tests {
         assert_ne!(a, csrf_for("token-b"));
         assert!(same_token(&a, &csrf_for("token-a")));
         assert!(!same_token(&a, &a[..31]));
+    }
+
+    #[test]
+    fn masked_csrf_tokens_differ_every_time_and_still_match() {
+        let plain = csrf_for("token-a");
+        let (one, two) = (mask_csrf(&plain), mask_csrf(&plain));
+        assert_eq!(one.len(), 64);
+        assert_ne!(one, two, "each page carries a differently masked token");
+        assert!(!one.contains(&plain));
+        for sent in [&one, &two, &plain] {
+            assert!(csrf_matches("token-a", sent), "{sent}");
+            assert!(!csrf_matches("token-b", sent), "{sent}");
+        }
+        let mut forged = one.clone().into_bytes();
+        forged[63] = if forged[63] == b'0' { b'1' } else { b'0' };
+        assert!(!csrf_matches(
+            "token-a",
+            &String::from_utf8(forged).unwrap()
+        ));
     }
 }

@@ -687,6 +687,7 @@ pub struct UserViewPage {
     pub statuses: Vec<StatusRow>,
     pub documents: Vec<DocumentRow>,
     pub events: Vec<EventRow>,
+    pub messages: Vec<super::notifications::MessageRow>,
 }
 
 /// `2026-03-01T08:15:30.123Z` → `1 Mar 2026 08:15`.
@@ -971,6 +972,7 @@ pub async fn view(
         statuses,
         documents,
         events,
+        messages: super::notifications::message_rows(&state, actor, lang, &id).await,
     };
     render(&page, StatusCode::OK)
 }
@@ -1167,22 +1169,26 @@ fn new_user_of(pairs: &Pairs, credential: Credential) -> NewUser {
 pub struct PasswordPage {
     pub f: Frame,
     pub title: String,
-    pub user_id: String,
+    /// The user's page, with the notice of what was done.
+    pub next: String,
     pub username: String,
     pub name: String,
     pub password: String,
 }
 
+/// The one page that shows a generated password; `notice` is what the user's page says
+/// once the password has been noted.
 fn password_page(
     session: &UiSession,
     title_key: &str,
+    notice: &str,
     user: &UserView,
     password: String,
 ) -> Response {
     let page = PasswordPage {
         f: Frame::of(session),
         title: session.lang.t(title_key),
-        user_id: user.id.clone(),
+        next: format!("/users/{}?notice={notice}", user.id),
         username: user.username.clone(),
         name: full_name(user),
         password,
@@ -1216,9 +1222,13 @@ pub async fn new_submit(
         match state.cadre.create_user(&session.actor, &meta, input).await {
             Ok(created) => {
                 return match created.generated_password {
-                    Some(password) => {
-                        password_page(&session, "user-created-title", &created.user, password)
-                    }
+                    Some(password) => password_page(
+                        &session,
+                        "user-created-title",
+                        "created",
+                        &created.user,
+                        password,
+                    ),
                     None => Redirect::to(&format!("/users/{}?notice=created", created.user.id))
                         .into_response(),
                 };
@@ -1341,9 +1351,13 @@ pub async fn credentials_submit(
         {
             Ok(result) => {
                 return match result.generated_password {
-                    Some(password) => {
-                        password_page(&session, "user-credentials-done-title", &user, password)
-                    }
+                    Some(password) => password_page(
+                        &session,
+                        "user-credentials-done-title",
+                        "credentials",
+                        &user,
+                        password,
+                    ),
                     None => {
                         Redirect::to(&format!("/users/{id}?notice=credentials")).into_response()
                     }

@@ -117,6 +117,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this test's database, for a second service on the same data.
+    pub fn database_url(&self) -> String {
+        self._database.url.clone()
+    }
+
     pub async fn call(
         &self,
         method: Method,
@@ -170,7 +175,11 @@ impl TestApp {
     }
 
     pub async fn token(&self, username: &str) -> String {
-        let response = self.login(username, PASSWORD).await;
+        self.token_with(username, PASSWORD).await
+    }
+
+    pub async fn token_with(&self, username: &str, password: &str) -> String {
+        let response = self.login(username, password).await;
         assert_eq!(
             response.status,
             StatusCode::OK,

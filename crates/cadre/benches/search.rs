@@ -1,0 +1,339 @@
+//! User search over a large generated population, through the service layer exactly as
+//! `GET /api/v1/users` runs it: p50/p95/p99 per kind of query, against the bare limit
+//! of the same database in the same run (a primary-key read of one user).
+//!
+//! `cargo bench -p cadre --bench search` (SQLite in a temporary file); set
+//! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a fresh
+//! `cadre_bench_…` database is created there and dropped afterwards) and
+//! `BENCH_USERS` for another population size (default 1,000,000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cadre_domain::text::fold;
+use cadre_service::users::UserFilter;
+use cadre_service::{Actor, Cadre, RequestMeta, Settings, SystemClock};
+use cadre_store::db::DbOptions;
+use cadre_store::sql::Sql;
+use cadre_store::Db;
+
+const FIRST: &[&str] = &[
+    "João", "Amélia", "Tomás", "Ana", "Rosa", "Carlos", "Fátima", "Inês", "Luís", "Célia",
+    "Armando", "Graça", "Sérgio", "Lúcia", "Mário", "Helena", "Zacarias", "Olívia", "Rui",
+    "Teresa",
+];
+const LAST: &[&str] = &[
+    "Lopes",
+    "Nhantumbo",
+    "Macuácua",
+    "Sitoe",
+    "Bila",
+    "Mondlane",
+    "Chissano",
+    "Guebuza",
+    "Machel",
+    "Cossa",
+    "Mabunda",
+    "Tembe",
+    "Muianga",
+    "Langa",
+    "Zimba",
+    "Matsinhe",
+    "Cumbe",
+    "Mussá",
+    "Bié",
+    "Júnior",
+];
+const PROVINCES: usize = 10;
+const DISTRICTS: usize = 10;
+const VILLAGES: usize = 50;
+const ROUNDS: usize = 200;
+const BATCH: usize = 400;
+
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> Result<(), Failure> {
+    let users: usize = std::env::var("BENCH_USERS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let scratch = tempfile::tempdir()?;
+    let (url, cleanup) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("cadre_bench_{}", std::process::id());
+            let server = Db::connect(&admin, &DbOptions::default()).await?;
+            let mut conn = server.reader().await?;
+            Sql::new(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await?;
+            drop(conn);
+            server.close().await;
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (format!("{base}/{name}"), Some((admin.clone(), name)))
+        }
+        _ => (
+            format!("sqlite://{}", scratch.path().join("bench.db").display()),
+            None,
+        ),
+    };
+    let result = bench(&url, users).await;
+    if let Some((admin, name)) = cleanup {
+        let server = Db::connect(&admin, &DbOptions::default()).await?;
+        let mut conn = server.reader().await?;
+        Sql::new(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        drop(conn);
+        server.close().await;
+    }
+    result
+}
+
+async fn bench(url: &str, users: usize) -> Result<(), Failure> {
+    let db = Db::connect(url, &DbOptions::default()).await?;
+    cadre_store::migrate::run(&db).await?;
+    let settings = Settings::from_config(Default::default()).map_err(|e| e.to_string())?;
+    let cadre = Cadre::new(db.clone(), settings, Arc::new(SystemClock));
+    cadre.bootstrap().await.map_err(|e| e.to_string())?;
+    let operator = Actor::local_operator();
+
+    let started = Instant::now();
+    let villages = boundaries(&cadre, &operator).await?;
+    generate(&db, users, &villages).await?;
+    println!(
+        "generated {users} users over {} villages on {} in {:.1} s",
+        villages.len(),
+        db.backend().name(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let probe_id = format!("u{:09}", users / 2);
+    let bare = measure(|| {
+        let db = db.clone();
+        let id = probe_id.clone();
+        async move {
+            let mut conn = db.reader().await?;
+            let mut sql = Sql::new("SELECT username FROM users WHERE id = ");
+            sql.bind(id);
+            sql.fetch_optional(&mut conn).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "{:<44} p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms",
+        "bare limit: one user by primary key", bare.0, bare.1, bare.2
+    );
+
+    let filters: Vec<(&str, UserFilter)> = vec![
+        (
+            "name fragment with accents (Macuácua)",
+            UserFilter {
+                name: Some("Macuácua".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "name fragment without accents (macuac)",
+            UserFilter {
+                name: Some("macuac".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "one-box q (nhantumbo)",
+            UserFilter {
+                q: Some("nhantumbo".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "username prefix (joao.lopes.4)",
+            UserFilter {
+                username: Some("joao.lopes.4".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "mobile, national format (84 512 3)",
+            UserFilter {
+                mobile_number: Some("84 512 3".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "name + boundary subtree (sitoe, P03)",
+            UserFilter {
+                name: Some("sitoe".into()),
+                boundary: Some("P03".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut worst_p95: f64 = 0.0;
+    for (label, filter) in filters {
+        let times = measure(|| {
+            let (cadre, operator, filter) = (cadre.clone(), operator.clone(), filter.clone());
+            async move {
+                cadre
+                    .search_users(&operator, filter)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        })
+        .await?;
+        let page = cadre
+            .search_users(&operator, filter)
+            .await
+            .map_err(|e| e.to_string())?;
+        worst_p95 = worst_p95.max(times.1);
+        println!(
+            "{label:<44} p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  ({} matches; p95 = {:.0} × bare)",
+            times.0,
+            times.1,
+            times.2,
+            page.total,
+            times.1 / bare.1.max(0.001)
+        );
+    }
+    println!(
+        "worst search p95 {worst_p95:.2} ms: target under 20 ms {}",
+        if worst_p95 < 20.0 { "met" } else { "NOT met" }
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// Runs `job` ROUNDS times (after a warm-up) and answers p50, p95, p99 in milliseconds.
+async fn measure<F, Fut>(job: F) -> Result<(f64, f64, f64), Failure>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    for _ in 0..5 {
+        job().await?;
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        job().await?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let at = |q: f64| {
+        times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0
+    };
+    Ok((at(0.50), at(0.95), at(0.99)))
+}
+
+/// A country with PROVINCES × DISTRICTS × VILLAGES villages; answers the village codes.
+async fn boundaries(cadre: &Cadre, operator: &Actor) -> Result<Vec<String>, Failure> {
+    let mut csv = String::from("code,name,level,parent_code\nMZ,Moçambique,COUNTRY,\n");
+    let mut villages = Vec::new();
+    for p in 0..PROVINCES {
+        csv.push_str(&format!("P{p:02},Província {p},PROVINCE,MZ\n"));
+        for d in 0..DISTRICTS {
+            csv.push_str(&format!(
+                "D{p:02}{d:02},Distrito {p}-{d},DISTRICT,P{p:02}\n"
+            ));
+            for v in 0..VILLAGES {
+                let code = format!("V{p:02}{d:02}{v:03}");
+                csv.push_str(&format!(
+                    "{code},Aldeia {p}-{d}-{v},VILLAGE,D{p:02}{d:02}\n"
+                ));
+                villages.push(code);
+            }
+        }
+    }
+    let summary = cadre
+        .import_boundaries(operator, &RequestMeta::default(), csv.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    if summary.failed > 0 {
+        return Err(format!("boundary import failed: {:?}", summary.errors).into());
+    }
+    Ok(villages)
+}
+
+/// Inserts users straight into the tables (hashing a million passwords would measure
+/// Argon2, not search), each with the REGISTRAR role and one village.
+async fn generate(db: &Db, users: usize, villages: &[String]) -> Result<(), Failure> {
+    let now = "2026-01-01T00:00:00.000000Z";
+    let mut n = 0;
+    while n < users {
+        let end = (n + BATCH).min(users);
+        let mut tx = db.begin().await?;
+        let mut people = Sql::new(
+            "INSERT INTO users (id, username, status, profile_complete, version, first_name, \
+             last_name, name_folded, mobile_number, mobile_national, employment_type, department, \
+             must_change_password, created_at, updated_at) VALUES ",
+        );
+        let mut roles = Sql::new("INSERT INTO user_roles (user_id, role_code) VALUES ");
+        let mut places =
+            Sql::new("INSERT INTO user_jurisdictions (user_id, boundary_code) VALUES ");
+        for i in n..end {
+            let first = FIRST[i % FIRST.len()];
+            let last = LAST[(i / FIRST.len()) % LAST.len()];
+            let id = format!("u{i:09}");
+            let national = format!("8{}{:07}", 2 + i % 6, (i * 7919) % 10_000_000);
+            let sep = if i == n { "" } else { ", " };
+            people
+                .push(sep)
+                .push("(")
+                .bind(id.as_str())
+                .push(", ")
+                .bind(format!(
+                    "{}.{}.{i}",
+                    fold(first),
+                    fold(last).replace(' ', "")
+                ))
+                .push(", 'active', ")
+                .bind(true)
+                .push(", 1, ")
+                .bind(first)
+                .push(", ")
+                .bind(last)
+                .push(", ")
+                .bind(fold(&format!("{first} {last}")))
+                .push(", ")
+                .bind(format!("+258{national}"))
+                .push(", ")
+                .bind(national)
+                .push(", 'CONTRACTUAL', 'NMCP', ")
+                .bind(false)
+                .push(", ")
+                .bind(now)
+                .push(", ")
+                .bind(now)
+                .push(")");
+            roles
+                .push(sep)
+                .push("(")
+                .bind(id.as_str())
+                .push(", 'REGISTRAR')");
+            places
+                .push(sep)
+                .push("(")
+                .bind(id.as_str())
+                .push(", ")
+                .bind(villages[i % villages.len()].as_str())
+                .push(")");
+        }
+        people.execute(&mut tx).await?;
+        roles.execute(&mut tx).await?;
+        places.execute(&mut tx).await?;
+        tx.commit().await?;
+        n = end;
+    }
+    let mut conn = db.reader().await?;
+    Sql::new("ANALYZE").execute(&mut conn).await?;
+    Ok(())
+}

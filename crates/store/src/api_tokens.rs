@@ -1,0 +1,138 @@
+//! Long-lived tokens for integrations. Like sessions, only the SHA-256 of a token is
+//! stored; each carries the subset of its owner's actions it may use.
+
+use sqlx::any::AnyRow;
+
+use crate::db::Conn;
+use crate::error::StoreError;
+use crate::sql::{opt_text, text, Sql};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub token_hash: String,
+    /// Action codes separated by spaces.
+    pub actions: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, user_id, name, token_hash, actions, created_by, created_at, expires_at, last_used_at, revoked_at";
+
+fn from_row(row: &AnyRow) -> Result<ApiTokenRow, StoreError> {
+    Ok(ApiTokenRow {
+        id: text(row, "id")?,
+        user_id: text(row, "user_id")?,
+        name: text(row, "name")?,
+        token_hash: text(row, "token_hash")?,
+        actions: text(row, "actions")?,
+        created_by: text(row, "created_by")?,
+        created_at: text(row, "created_at")?,
+        expires_at: opt_text(row, "expires_at")?,
+        last_used_at: opt_text(row, "last_used_at")?,
+        revoked_at: opt_text(row, "revoked_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, t: &ApiTokenRow) -> Result<(), StoreError> {
+    let mut sql = Sql::new(&format!("INSERT INTO api_tokens ({COLUMNS}) VALUES ("));
+    sql.bind(t.id.as_str())
+        .push(", ")
+        .bind(t.user_id.as_str())
+        .push(", ")
+        .bind(t.name.as_str())
+        .push(", ")
+        .bind(t.token_hash.as_str())
+        .push(", ")
+        .bind(t.actions.as_str())
+        .push(", ")
+        .bind(t.created_by.as_str())
+        .push(", ")
+        .bind(t.created_at.as_str())
+        .push(", ")
+        .bind(t.expires_at.clone())
+        .push(", ")
+        .bind(t.last_used_at.clone())
+        .push(", ")
+        .bind(t.revoked_at.clone())
+        .push(")");
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+/// The token with this hash if it is unrevoked and unexpired at `now`.
+pub async fn find_live(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<ApiTokenRow>, StoreError> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = "
+    ));
+    sql.bind(token_hash)
+        .push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+        .bind(now)
+        .push(")");
+    sql.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiTokenRow>, StoreError> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = "));
+    sql.bind(id);
+    sql.fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Tokens owned by or created by a user, newest first, revoked ones included.
+pub async fn list_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<ApiTokenRow>, StoreError> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE user_id = "
+    ));
+    sql.bind(user_id)
+        .push(" OR created_by = ")
+        .bind(user_id)
+        .push(" ORDER BY created_at DESC");
+    sql.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+pub async fn touch(conn: &mut Conn, id: &str, now: &str) -> Result<(), StoreError> {
+    let mut sql = Sql::new("UPDATE api_tokens SET last_used_at = ");
+    sql.bind(now).push(" WHERE id = ").bind(id);
+    sql.execute(conn).await?;
+    Ok(())
+}
+
+pub async fn revoke(conn: &mut Conn, id: &str, now: &str) -> Result<u64, StoreError> {
+    let mut sql = Sql::new("UPDATE api_tokens SET revoked_at = ");
+    sql.bind(now)
+        .push(" WHERE id = ")
+        .bind(id)
+        .push(" AND revoked_at IS NULL");
+    sql.execute(conn).await
+}
+
+/// Revokes every token a user owns (deactivation, administrator's revoke).
+pub async fn revoke_all_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    now: &str,
+) -> Result<u64, StoreError> {
+    let mut sql = Sql::new("UPDATE api_tokens SET revoked_at = ");
+    sql.bind(now)
+        .push(" WHERE user_id = ")
+        .bind(user_id)
+        .push(" AND revoked_at IS NULL");
+    sql.execute(conn).await
+}

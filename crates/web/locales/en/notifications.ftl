@@ -1,0 +1,14 @@
+notify-group-messages = Messages
+notify-no-messages = No message has been sent to this person.
+notify-col-message = Message
+notify-col-recipient = To
+notify-col-status = Delivery
+notify-col-when = When
+notify-channel-email = email
+notify-channel-sms = SMS
+notify-template-activation-link = Activation link
+notify-template-recovery-otp = Recovery code
+notify-status-pending = Waiting to be sent
+notify-status-sent = Sent
+notify-status-failed = Failed
+notify-status-no-gateway = No gateway configured

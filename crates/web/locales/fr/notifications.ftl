@@ -1,0 +1,14 @@
+notify-group-messages = Messages
+notify-no-messages = Aucun message n'a été envoyé à cette personne.
+notify-col-message = Message
+notify-col-recipient = À
+notify-col-status = Remise
+notify-col-when = Quand
+notify-channel-email = e-mail
+notify-channel-sms = SMS
+notify-template-activation-link = Lien d'activation
+notify-template-recovery-otp = Code de récupération
+notify-status-pending = En attente d'envoi
+notify-status-sent = Envoyé
+notify-status-failed = Échec
+notify-status-no-gateway = Aucune passerelle configurée

@@ -1,0 +1,14 @@
+notify-group-messages = Mensagens
+notify-no-messages = Nenhuma mensagem foi enviada a esta pessoa.
+notify-col-message = Mensagem
+notify-col-recipient = Para
+notify-col-status = Entrega
+notify-col-when = Quando
+notify-channel-email = email
+notify-channel-sms = SMS
+notify-template-activation-link = Ligação de ativação
+notify-template-recovery-otp = Código de recuperação
+notify-status-pending = À espera de envio
+notify-status-sent = Enviada
+notify-status-failed = Falhou
+notify-status-no-gateway = Sem gateway configurado

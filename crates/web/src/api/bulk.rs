@@ -1,0 +1,240 @@
+//! Bulk operations: templates, jobs from an uploaded CSV/XLSX, progress and results.
+
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use cadre_service::bulk::{BulkJobView, NewBulkJob, ResultFormat, MAX_FILE_BYTES};
+
+use crate::extract::{ApiQuery, Auth, Meta};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// The OpenAPI shape of the upload form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct BulkUpload {
+    /// A CSV (UTF-8, `,` or `;`) or XLSX file with a header row; not needed with
+    /// `campaign`.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    /// create (default), upsert, deactivate, assign or replace.
+    operation: Option<String>,
+    /// true: check every row and report, change nothing.
+    dry_run: Option<bool>,
+    /// link (default), none or generate.
+    credential: Option<String>,
+    /// With `operation=deactivate` and no file: deactivate every active user in the
+    /// caller's scope whose open work is all in this campaign (or its sub-campaigns),
+    /// from the day after it ends.
+    campaign: Option<String>,
+    /// With `campaign`: the reason from the deactivation_reasons list
+    /// (END_OF_CAMPAIGN when absent).
+    deactivation_reason: Option<String>,
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("a bulk file may be at most {MAX_FILE_BYTES} bytes"),
+    )
+}
+
+fn multipart_error(error: MultipartError) -> ApiError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request("file", "malformed_multipart", error.body_text())
+    }
+}
+
+fn boolean(field: &str, value: &str) -> Result<bool, ApiError> {
+    match value.trim() {
+        "" | "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
+        _ => Err(ApiError::bad_request(
+            field,
+            "invalid_boolean",
+            format!("'{value}' is not true or false"),
+        )),
+    }
+}
+
+/// Reads the upload form: the `file` part (refused with 413 past the limit while
+/// reading) and the options.
+async fn read_form(
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<NewBulkJob, ApiError> {
+    let mut multipart = multipart
+        .map_err(|e| ApiError::bad_request("file", "malformed_multipart", e.body_text()))?;
+    let mut job = NewBulkJob::default();
+    let mut has_file = false;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "file" => {
+                job.file_name = field.file_name().unwrap_or("upload").to_owned();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if job.content.len() + chunk.len() > MAX_FILE_BYTES {
+                        return Err(too_large());
+                    }
+                    job.content.extend_from_slice(&chunk);
+                }
+                has_file = true;
+            }
+            "operation" | "dry_run" | "credential" | "campaign" | "deactivation_reason" => {
+                let value = field.text().await.map_err(multipart_error)?;
+                match name.as_str() {
+                    "operation" => job.operation = Some(value),
+                    "credential" => job.credential = Some(value),
+                    "campaign" => job.campaign = Some(value),
+                    "deactivation_reason" => job.reason = Some(value),
+                    _ => job.dry_run = boolean("dry_run", &value)?,
+                }
+            }
+            _ => {}
+        }
+    }
+    let closing_campaign = job
+        .campaign
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty());
+    if !has_file && !closing_campaign {
+        return Err(ApiError::bad_request(
+            "file",
+            "missing_field",
+            "the form needs a 'file' part (or, to deactivate at a campaign's close, a 'campaign')",
+        ));
+    }
+    Ok(job)
+}
+
+/// Start a bulk job from a CSV or XLSX file.
+///
+/// The file is checked at once (format, columns, formulas, size, row count); the rows
+/// are then validated and applied in the background: poll the job for progress.
+#[utoipa::path(post, path = "/api/v1/bulk/jobs", tag = "bulk",
+    request_body(content = BulkUpload, content_type = "multipart/form-data"),
+    responses((status = 202, body = BulkJobView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_job(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Meta(meta): Meta,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<BulkJobView>), ApiError> {
+    let upload = read_form(multipart).await?;
+    let job = state.cadre.create_bulk_job(&actor, &meta, upload).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A bulk job's status, progress and first errors.
+#[utoipa::path(get, path = "/api/v1/bulk/jobs/{id}", tag = "bulk", params(("id" = String, Path)),
+    responses((status = 200, body = BulkJobView), (status = 404, body = Problem)))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<BulkJobView>, ApiError> {
+    Ok(Json(state.cadre.get_bulk_job(&actor, &id).await?))
+}
+
+fn file_response(bytes: Vec<u8>, format: ResultFormat, filename: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// Every input row of a job with its status, username and errors, as XLSX.
+#[utoipa::path(get, path = "/api/v1/bulk/jobs/{id}/result.xlsx", tag = "bulk", params(("id" = String, Path)),
+    responses((status = 200, description = "The result workbook",
+        content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 404, body = Problem)))]
+pub async fn result_xlsx(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .cadre
+        .bulk_job_result(&actor, &id, ResultFormat::Xlsx)
+        .await?;
+    Ok(file_response(bytes, ResultFormat::Xlsx, "result.xlsx"))
+}
+
+/// Every input row of a job with its status, username and errors, as CSV.
+#[utoipa::path(get, path = "/api/v1/bulk/jobs/{id}/result.csv", tag = "bulk", params(("id" = String, Path)),
+    responses((status = 200, description = "The result as CSV", content(("text/csv"))),
+        (status = 404, body = Problem)))]
+pub async fn result_csv(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .cadre
+        .bulk_job_result(&actor, &id, ResultFormat::Csv)
+        .await?;
+    Ok(file_response(bytes, ResultFormat::Csv, "result.csv"))
+}
+
+/// `?lang=` of the templates: en (default), fr or pt.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateParams {
+    pub lang: Option<String>,
+}
+
+/// The users template as XLSX: instructions, the users sheet with labels in the
+/// caller's language and dropdowns, and the lists (codes with names) in scope.
+#[utoipa::path(get, path = "/api/v1/bulk/templates/users.xlsx", tag = "bulk", params(TemplateParams),
+    responses((status = 200, description = "The template workbook",
+        content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = Problem)))]
+pub async fn template_xlsx(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<TemplateParams>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .cadre
+        .bulk_template(
+            &actor,
+            params.lang.as_deref().unwrap_or("en"),
+            ResultFormat::Xlsx,
+        )
+        .await?;
+    Ok(file_response(bytes, ResultFormat::Xlsx, "users.xlsx"))
+}
+
+/// The users template as CSV: the header row of machine keys.
+#[utoipa::path(get, path = "/api/v1/bulk/templates/users.csv", tag = "bulk", params(TemplateParams),
+    responses((status = 200, description = "The template", content(("text/csv"))),
+        (status = 403, body = Problem)))]
+pub async fn template_csv(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<TemplateParams>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .cadre
+        .bulk_template(
+            &actor,
+            params.lang.as_deref().unwrap_or("en"),
+            ResultFormat::Csv,
+        )
+        .await?;
+    Ok(file_response(bytes, ResultFormat::Csv, "users.csv"))
+}
