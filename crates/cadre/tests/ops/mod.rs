@@ -3,6 +3,7 @@
 
 mod backup;
 mod faults;
+mod jobs;
 mod load;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -500,7 +500,7 @@ impl Cadre {
             }
         }
         let mut tx = self.db.begin().await?;
-        store::finish(
+        let finished = store::finish(
             &mut tx,
             id,
             &lease.owner,
@@ -510,6 +510,9 @@ impl Cadre {
         )
         .await?;
         tx.commit().await?;
+        if finished {
+            tracing::info!(job = %id, rows = total, "bulk job completed");
+        }
         Ok(())
     }
 
