@@ -1428,6 +1428,7 @@ async fn what_a_user_cannot_do_is_neither_shown_nor_reachable() {
         "roles",
         "master-data",
         "audit",
+        "bulk",
     ];
     let mut hidden_somewhere = 0;
     for account in ["helpdesk", "sup.tete"] {
@@ -1513,6 +1514,7 @@ async fn every_administration_screen_at_both_widths() {
         ("/roles/SUPERVISOR/edit", "role-edit"),
         ("/master-data", "master-data"),
         ("/audit", "audit"),
+        ("/bulk", "bulk"),
         ("/users?status=all", "users-all"),
         ("/users/no-such-user", "not-found"),
     ] {
@@ -1640,5 +1642,60 @@ async fn pages_travel_compressed_and_stay_light() {
         heaviest + fixed < BUDGET,
         "the heaviest first visit is over {BUDGET} B:\n{report}"
     );
+    b.finish().await;
+}
+
+/// A supervisor on a phone uploads a spreadsheet: the job page's progress bar follows
+/// the job to its end, then lists the rows that failed and offers the result file.
+#[tokio::test]
+async fn supervisor_uploads_a_spreadsheet_on_a_phone() {
+    let b = Browser::start("bulk", PHONE).await;
+    b.sign_in("sup.tete").await;
+    b.click("main a[data-module=bulk]").await;
+    b.wait_for_path("/bulk").await;
+    b.assert_no_sideways_scroll().await;
+    b.assert_tap_targets("bulk").await;
+    b.capture("bulk").await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("workers.csv");
+    let mut csv = String::from(
+        "first_name,last_name,mobile_number,email,correspondence_address,employment_type,department,roles,jurisdictions\n",
+    );
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "Nome{i},Apelido{i},84700{i:04},n{i}@example.org,Rua {i},CONTRACTUAL,NMCP,REGISTRAR,MZ-TETE-MOATIZE-ZOBUE\n"
+        ));
+    }
+    // One row outside the supervisor's area: it fails alone.
+    csv.push_str("Fora,Da,847999999,f@example.org,Rua,CONTRACTUAL,NMCP,REGISTRAR,MZ-NIASSA\n");
+    std::fs::write(&file, csv).expect("writing the spreadsheet");
+    let input = b.visible("#file").await;
+    if let Err(e) = input.send_keys(&file.to_string_lossy()).await {
+        fail!(b, "choosing the file: {e}");
+    }
+    b.select("#credential", "none").await;
+    b.click("#bulk-form button[type=submit]").await;
+    b.expect("#job-progress").await;
+    if !b.path().await.starts_with("/bulk/jobs/") {
+        fail!(b, "the upload should open its job's page");
+    }
+    b.capture("bulk-job").await;
+    b.expect("#job-status[data-status=completed]").await;
+    let value = b
+        .js("const p = document.getElementById('job-progress'); return [p.value, p.max];")
+        .await;
+    if value != json!([301, 301]) {
+        fail!(b, "the bar should be full at the end: {value}");
+    }
+    let errors = b.text("#job-errors").await;
+    if !errors.contains("302") {
+        fail!(
+            b,
+            "the Niassa row (302 in the spreadsheet) should be listed: {errors}"
+        );
+    }
+    b.expect("#result-xlsx").await;
+    b.assert_no_sideways_scroll().await;
+    b.capture("bulk-job-done").await;
     b.finish().await;
 }

@@ -167,3 +167,37 @@
     if (checkable(el) && el.getAttribute("aria-invalid") === "true" && !problem(el)) check(el);
   });
 })();
+
+// A running bulk job: the progress bar and counts follow the job's JSON (the session
+// cookie authenticates a read), and the page reloads once the job is done, to show its
+// results. Without JavaScript the page refreshes itself instead (a <noscript> refresh).
+(function () {
+  var job = document.querySelector("[data-job-poll]");
+  if (!job || !window.fetch) return;
+  var url = job.getAttribute("data-job-poll");
+  var bar = document.getElementById("job-progress");
+  var lang = document.documentElement.lang || "en";
+  var show = function (id, n) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = Number(n).toLocaleString(lang);
+  };
+  var poll = function () {
+    fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j) return;
+        if (bar) {
+          bar.max = Math.max(j.total_rows, 1);
+          bar.value = j.processed_rows;
+        }
+        show("job-processed", j.processed_rows);
+        show("job-total", j.total_rows);
+        show("job-succeeded", j.succeeded);
+        show("job-failed", j.failed);
+        if (j.status === "completed" || j.status === "failed") window.location.reload();
+        else window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  };
+  window.setTimeout(poll, 500);
+})();

@@ -7,8 +7,11 @@ use utoipa::ToSchema;
 use cadre_store::sessions::{self, SessionRow};
 use cadre_store::Conn;
 
+use cadre_domain::Action;
+
 use crate::audit::Event;
 use crate::password::{new_token, token_hash};
+use crate::users::Target;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 /// Browsers hold the token in a cookie; API and mobile clients send it as a bearer
@@ -101,11 +104,33 @@ impl Cadre {
 
     /// The caller's live sessions, newest first.
     pub async fn my_sessions(&self, actor: &Actor) -> Result<Vec<SessionView>> {
-        let now = self.clock.now();
         let mut conn = self.db.reader().await?;
+        self.live_sessions(&mut conn, &actor.user_id, &actor.session_id)
+            .await
+    }
+
+    /// Another user's live sessions, for the helpdesk or a supervisor deciding whether
+    /// to end them: the same rules as seeing the user.
+    pub async fn user_sessions(&self, actor: &Actor, user_id: &str) -> Result<Vec<SessionView>> {
+        actor.require(Action::UserSessions)?;
+        let mut conn = self.db.reader().await?;
+        let target = self
+            .load_target(&mut conn, actor, user_id, Target::View)
+            .await?;
+        self.live_sessions(&mut conn, &target.row.id, &actor.session_id)
+            .await
+    }
+
+    /// A user's sessions that still work (neither revoked, expired nor idle too long).
+    async fn live_sessions(
+        &self,
+        conn: &mut Conn,
+        user_id: &str,
+        current_session: &str,
+    ) -> Result<Vec<SessionView>> {
+        let now = self.clock.now();
         let rows =
-            sessions::list_live_for_user(&mut conn, &actor.user_id, &cadre_store::timestamp(now))
-                .await?;
+            sessions::list_live_for_user(conn, user_id, &cadre_store::timestamp(now)).await?;
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
             if self.is_idle(&row, now)? {
@@ -115,7 +140,7 @@ impl Cadre {
             let absolute = cadre_store::parse_timestamp(&row.expires_at)?;
             let idle_end = (last + self.idle_limit(&row.kind)).min(absolute);
             views.push(SessionView {
-                current: row.id == actor.session_id,
+                current: row.id == current_session,
                 id: row.id,
                 kind: row.kind,
                 created_at: row.created_at,

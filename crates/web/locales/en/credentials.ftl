@@ -34,3 +34,5 @@ cred-session-last-used = Last used
 cred-session-device = Device
 cred-session-end = End
 cred-session-this = this one
+cred-session-kind-web = Browser
+cred-session-kind-api = App or API

@@ -34,3 +34,5 @@ cred-session-last-used = Dernière utilisation
 cred-session-device = Appareil
 cred-session-end = Terminer
 cred-session-this = celle-ci
+cred-session-kind-web = Navigateur
+cred-session-kind-api = Application ou API

@@ -34,3 +34,5 @@ cred-session-last-used = Último uso
 cred-session-device = Dispositivo
 cred-session-end = Terminar
 cred-session-this = esta
+cred-session-kind-web = Navegador
+cred-session-kind-api = Aplicação ou API

@@ -15,14 +15,6 @@ use crate::extract::{ApiJson, Auth, Meta};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 
-fn list<T>(items: Vec<T>) -> ListOf<T> {
-    ListOf {
-        total: items.len() as i64,
-        items,
-        next_cursor: None,
-    }
-}
-
 /// Ask for a recovery code. Always 202, whether or not the username exists; the code
 /// goes to the user's email, the common recovery address, or by SMS.
 #[utoipa::path(post, path = "/api/v1/auth/recovery", tag = "auth", security(()), request_body = RecoveryRequest,
@@ -66,7 +58,7 @@ pub async fn my_sessions(
     State(state): State<AppState>,
     Auth(actor): Auth,
 ) -> Result<Json<ListOf<SessionView>>, ApiError> {
-    Ok(Json(list(state.cadre.my_sessions(&actor).await?)))
+    Ok(Json(ListOf::whole(state.cadre.my_sessions(&actor).await?)))
 }
 
 /// End one of the caller's sessions (the current one included).
@@ -102,7 +94,9 @@ pub async fn list_api_tokens(
     State(state): State<AppState>,
     Auth(actor): Auth,
 ) -> Result<Json<ListOf<ApiTokenView>>, ApiError> {
-    Ok(Json(list(state.cadre.list_api_tokens(&actor).await?)))
+    Ok(Json(ListOf::whole(
+        state.cadre.list_api_tokens(&actor).await?,
+    )))
 }
 
 /// Revoke an API token the caller owns or created.

@@ -69,6 +69,17 @@ pub struct ListOf<T> {
     pub total: i64,
 }
 
+impl<T> ListOf<T> {
+    /// A list that fits on one page: all of it, with no cursor.
+    pub fn whole(items: Vec<T>) -> Self {
+        Self {
+            total: i64::try_from(items.len()).unwrap_or(i64::MAX),
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
 impl<T> From<Page<T>> for ListOf<T> {
     fn from(page: Page<T>) -> Self {
         Self {
@@ -88,6 +99,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::search, users::create))
         .routes(routes!(users::get, users::update))
         .routes(routes!(users::credentials))
+        .routes(routes!(users::sessions))
         .routes(routes!(users::revoke_sessions))
         .routes(routes!(users::unlock))
         .routes(routes!(users::history))

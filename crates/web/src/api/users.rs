@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use cadre_service::audit::AuditEventView;
+use cadre_service::credentials::sessions::SessionView;
 use cadre_service::users::{
     CreatedUser, Credential, CredentialResult, NewUser, UserFilter, UserPatch, UserView,
     UsernameSuggestion,
@@ -136,6 +137,19 @@ pub async fn credentials(
             .set_credentials(&actor, &meta, &id, body)
             .await?,
     ))
+}
+
+/// A user's live sessions (kind, when used, from where), newest first.
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = ListOf<SessionView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn sessions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ListOf<SessionView>>, ApiError> {
+    Ok(Json(ListOf::whole(
+        state.cadre.user_sessions(&actor, &id).await?,
+    )))
 }
 
 /// End every session of a user.

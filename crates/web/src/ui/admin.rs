@@ -34,7 +34,7 @@ pub struct Errors {
 }
 
 impl Errors {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.list.push((field.into(), message.into()));
     }
 

@@ -425,11 +425,39 @@ pub async fn forgot_confirm(
 
 // ------------------------------------------------------------------ own sessions
 
+/// A session as the pages list it: kind and times in the reader's language.
+pub struct SessionLine {
+    pub id: String,
+    pub kind: String,
+    pub started: String,
+    pub last_used: String,
+    pub device: String,
+    pub current: bool,
+}
+
+pub fn session_lines(lang: Lang, sessions: Vec<SessionView>) -> Vec<SessionLine> {
+    sessions
+        .into_iter()
+        .map(|s| SessionLine {
+            kind: lang.t(&format!("cred-session-kind-{}", s.kind)),
+            started: lang.date_time(&s.created_at),
+            last_used: lang.date_time(&s.last_used_at),
+            device: [s.user_agent, s.client_addr]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            current: s.current,
+            id: s.id,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "cred_sessions.html")]
 struct SessionsPage {
     f: Frame,
-    sessions: Vec<SessionView>,
+    sessions: Vec<SessionLine>,
 }
 
 pub async fn sessions_page(State(state): State<AppState>, session: UiSession) -> Response {
@@ -437,7 +465,7 @@ pub async fn sessions_page(State(state): State<AppState>, session: UiSession) ->
         Ok(sessions) => render(
             &SessionsPage {
                 f: Frame::of(&session),
-                sessions,
+                sessions: session_lines(session.lang, sessions),
             },
             StatusCode::OK,
         ),
@@ -445,18 +473,12 @@ pub async fn sessions_page(State(state): State<AppState>, session: UiSession) ->
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
-}
-
 pub async fn session_revoke(
     State(state): State<AppState>,
     session: UiSession,
     Meta(meta): Meta,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<super::pages::CsrfForm>,
 ) -> Response {
     if let Some(refused) = session.refuse_bad_csrf(&form.csrf) {
         return refused;

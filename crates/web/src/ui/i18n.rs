@@ -121,6 +121,16 @@ impl Lang {
         }
     }
 
+    /// `2026-03-01T08:15:30.123Z` as this language writes the date, with the time of day
+    /// (UTC, as stored): `1 Mar 2026 08:15`.
+    pub fn date_time(self, timestamp: &str) -> String {
+        let date = self.date(timestamp.get(..10).unwrap_or(timestamp));
+        match timestamp.get(11..16) {
+            Some(time) => format!("{date} {time}"),
+            None => date,
+        }
+    }
+
     /// A whole number with this language's thousands separator.
     pub fn number(self, n: i64) -> String {
         let separator = match self {

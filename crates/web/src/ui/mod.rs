@@ -3,6 +3,7 @@
 //! layer decides every permission; a page only hides what the person cannot use.
 
 pub mod admin;
+pub mod bulk;
 pub mod charts;
 mod contrast;
 pub mod credentials;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
             "/users/{id}/credentials",
             get(users::credentials_page).post(users::credentials_submit),
         )
+        .route("/users/{id}/sessions/revoke", post(users::sessions_revoke))
         // user pages (end)
         // lifecycle pages (begin)
         .route(
@@ -114,6 +116,8 @@ pub fn router() -> Router<AppState> {
             get(admin::campaign_edit).post(admin::campaign_update),
         )
         .route("/audit", get(admin::audit))
+        .route("/bulk", get(bulk::page).post(bulk::submit))
+        .route("/bulk/jobs/{id}", get(bulk::job))
         .route("/dashboard", get(admin::dashboard))
         // administration pages (end)
         .route(

@@ -18,11 +18,7 @@ pub struct MessageRow {
 }
 
 fn row(lang: Lang, m: MessageView) -> MessageRow {
-    let when = m.sent_at.as_deref().unwrap_or(&m.created_at);
-    let when = match when.get(11..16) {
-        Some(time) => format!("{} {time}", lang.date(when.get(..10).unwrap_or(when))),
-        None => lang.date(when),
-    };
+    let when = lang.date_time(m.sent_at.as_deref().unwrap_or(&m.created_at));
     MessageRow {
         channel: lang.t(&format!("notify-channel-{}", m.channel)),
         template: lang.t(&format!("notify-template-{}", m.template.replace('_', "-"))),

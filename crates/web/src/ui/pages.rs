@@ -288,7 +288,7 @@ pub async fn login_submit(
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(rename = "_csrf", default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(

@@ -134,12 +134,14 @@ pub enum Module {
     Roles,
     MasterData,
     Audit,
+    Bulk,
 }
 
 impl Module {
-    pub const ALL: [Module; 7] = [
+    pub const ALL: [Module; 8] = [
         Module::Dashboard,
         Module::Users,
+        Module::Bulk,
         Module::Campaigns,
         Module::Boundaries,
         Module::Roles,
@@ -156,6 +158,7 @@ impl Module {
             Module::Roles => "roles",
             Module::MasterData => "master-data",
             Module::Audit => "audit",
+            Module::Bulk => "bulk",
         }
     }
 
@@ -167,6 +170,7 @@ impl Module {
             Module::Roles => Action::RoleRead,
             Module::MasterData => Action::MasterDataManage,
             Module::Audit => Action::AuditRead,
+            Module::Bulk => Action::BulkRun,
         }
     }
 }

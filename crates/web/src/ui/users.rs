@@ -688,15 +688,9 @@ pub struct UserViewPage {
     pub documents: Vec<DocumentRow>,
     pub events: Vec<EventRow>,
     pub messages: Vec<super::notifications::MessageRow>,
-}
-
-/// `2026-03-01T08:15:30.123Z` → `1 Mar 2026 08:15`.
-fn when(lang: Lang, timestamp: &str) -> String {
-    let date = timestamp.get(..10).unwrap_or(timestamp);
-    match timestamp.get(11..16) {
-        Some(time) => format!("{} {time}", lang.date(date)),
-        None => lang.date(date),
-    }
+    pub user_id: String,
+    /// Live sessions, when the reader may end them.
+    pub sessions: Option<Vec<super::credentials::SessionLine>>,
 }
 
 fn label_in(lists: &BTreeMap<String, Vec<ListItem>>, list: &str, code: &str) -> String {
@@ -895,7 +889,7 @@ pub async fn view(
                 e.action.clone()
             },
             who: e.actor_username.unwrap_or_else(dash),
-            when: when(lang, &e.occurred_at),
+            when: lang.date_time(&e.occurred_at),
         })
         .collect();
     let mut actions = Vec::new();
@@ -951,6 +945,8 @@ pub async fn view(
         Some("saved") => Some(lang.t("user-notice-saved")),
         Some("created") => Some(lang.t("user-notice-created")),
         Some("credentials") => Some(lang.t("user-notice-credentials")),
+        Some("sessions") => Some(lang.t("user-notice-sessions")),
+        Some("link") => Some(lang.t("user-notice-link")),
         _ => None,
     };
     let active = user.status == "active";
@@ -973,6 +969,16 @@ pub async fn view(
         documents,
         events,
         messages: super::notifications::message_rows(&state, actor, lang, &id).await,
+        sessions: match actor.can(Action::UserSessions) {
+            true => state
+                .cadre
+                .user_sessions(actor, &id)
+                .await
+                .ok()
+                .map(|s| super::credentials::session_lines(lang, s)),
+            false => None,
+        },
+        user_id: id,
     };
     render(&page, StatusCode::OK)
 }
@@ -1126,6 +1132,18 @@ fn credential_of(pairs: &Pairs, lang: Lang) -> (Credential, Option<Shown>) {
             (Credential::Set { password }, mismatch)
         }
         "none" => (Credential::None, None),
+        "link-sms" => (
+            Credential::Link {
+                channel: "sms".into(),
+            },
+            None,
+        ),
+        "link-email" => (
+            Credential::Link {
+                channel: "email".into(),
+            },
+            None,
+        ),
         _ => (Credential::Generate, None),
     }
 }
@@ -1298,7 +1316,7 @@ fn credentials_form(
         username: user.username.clone(),
         name: full_name(user),
         method: match one(pairs, "credential.method").as_str() {
-            m @ ("set" | "none") => m.to_owned(),
+            m @ ("set" | "none" | "link-sms" | "link-email") => m.to_owned(),
             _ => "generate".to_owned(),
         },
         errors,
@@ -1359,7 +1377,12 @@ pub async fn credentials_submit(
                         password,
                     ),
                     None => {
-                        Redirect::to(&format!("/users/{id}?notice=credentials")).into_response()
+                        let notice = if one(&pairs, "credential.method").starts_with("link") {
+                            "link"
+                        } else {
+                            "credentials"
+                        };
+                        Redirect::to(&format!("/users/{id}?notice={notice}")).into_response()
                     }
                 };
             }
@@ -1375,6 +1398,31 @@ pub async fn credentials_submit(
         &credentials_form(&session, &user, &pairs, errors),
         StatusCode::UNPROCESSABLE_ENTITY,
     ))
+}
+
+// ------------------------------------------------------------------ sessions
+
+/// Ends every session of a user (a lost phone, a worker who left).
+pub async fn sessions_revoke(
+    State(state): State<AppState>,
+    session: UiSession,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<super::pages::CsrfForm>,
+) -> Response {
+    if let Some(refused) = session.refuse_bad_csrf(&form.csrf) {
+        return refused;
+    }
+    match state
+        .cadre
+        .revoke_sessions(&session.actor, &meta, &id)
+        .await
+    {
+        Ok(()) => {
+            Redirect::to(&format!("/users/{id}?notice=sessions#section-sessions")).into_response()
+        }
+        Err(e) => service_error_page(session.lang, e),
+    }
 }
 
 #[cfg(test)]

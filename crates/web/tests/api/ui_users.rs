@@ -616,3 +616,152 @@ async fn the_pages_speak_portuguese() {
     assert!(french.body.contains("Informations démographiques"));
     assert!(french.body.contains("Enregistrer les modifications"));
 }
+
+#[tokio::test]
+async fn the_user_page_lists_sessions_and_ends_them_all() {
+    let w = World::new().await;
+    let id = &w.tete_worker;
+    let phone = w.app.token("joao.lopes").await;
+    let tablet = w.app.token("joao.lopes").await;
+    let page = get(&w, &w.sup_tete, &format!("/users/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("id=\"section-sessions\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body.matches("<li data-session=").count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(&format!("action=\"/users/{id}/sessions/revoke\"")));
+    let listed = w
+        .app
+        .get(&format!("/api/v1/users/{id}/sessions"), &w.sup_tete)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["total"], 2);
+    let own = w
+        .app
+        .get(&format!("/api/v1/users/{id}/sessions"), &phone)
+        .await;
+    assert_eq!(
+        own.status,
+        StatusCode::FORBIDDEN,
+        "a field worker may not manage sessions"
+    );
+    let hidden = w
+        .app
+        .get(
+            &format!("/api/v1/users/{}/sessions", w.niassa_worker),
+            &w.sup_tete,
+        )
+        .await;
+    assert_eq!(
+        hidden.status,
+        StatusCode::NOT_FOUND,
+        "outside the supervisor's area"
+    );
+
+    let forged = post_with(
+        &w,
+        &w.sup_tete,
+        &format!("/users/{id}/sessions/revoke"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.app.get("/api/v1/me", &phone).await.status, StatusCode::OK);
+
+    let ended = post(
+        &w,
+        &w.sup_tete,
+        &format!("/users/{id}/sessions/revoke"),
+        &[],
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.body);
+    assert_eq!(
+        ended.location,
+        format!("/users/{id}?notice=sessions#section-sessions")
+    );
+    for token in [&phone, &tablet] {
+        assert_eq!(
+            w.app.get("/api/v1/me", token).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let after = get(&w, &w.sup_tete, &format!("/users/{id}?notice=sessions")).await;
+    assert!(
+        after.body.contains("Every session of this user has ended"),
+        "{}",
+        after.body
+    );
+    assert_eq!(after.body.matches("<li data-session=").count(), 0);
+    // The helpdesk manages sessions too.
+    let helpdesk = get(&w, &w.helpdesk, &format!("/users/{id}")).await;
+    assert!(helpdesk.body.contains("id=\"section-sessions\""));
+}
+
+#[tokio::test]
+async fn credentials_can_be_reset_with_an_activation_link() {
+    let w = World::new().await;
+    let id = &w.tete_worker;
+    let page = get(&w, &w.sup_tete, &format!("/users/{id}/credentials")).await;
+    assert!(page.body.contains("value=\"link-email\""), "{}", page.body);
+    assert!(page.body.contains("value=\"link-sms\""));
+    // joao.lopes has an email address but no mobile number.
+    let no_mobile = post(
+        &w,
+        &w.sup_tete,
+        &format!("/users/{id}/credentials"),
+        &pairs(&[("credential.method", "link-sms")]),
+    )
+    .await;
+    assert_eq!(
+        no_mobile.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_mobile.body
+    );
+    assert!(
+        no_mobile.body.contains("value=\"link-sms\" checked"),
+        "the choice is kept"
+    );
+    let sent = post(
+        &w,
+        &w.sup_tete,
+        &format!("/users/{id}/credentials"),
+        &pairs(&[("credential.method", "link-email")]),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(sent.location, format!("/users/{id}?notice=link"));
+    let messages = w
+        .app
+        .get(&format!("/api/v1/users/{id}/messages"), &w.admin)
+        .await;
+    assert_eq!(messages.status, StatusCode::OK, "{}", messages.body);
+    assert!(
+        messages.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["channel"] == "email"),
+        "an email with the link is queued: {}",
+        messages.body
+    );
+    assert_eq!(
+        w.app
+            .login("joao.lopes", crate::support::PASSWORD)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+}
