@@ -1590,6 +1590,7 @@ async fn pages_travel_compressed_and_stay_light() {
         "/roles",
         "/master-data",
         "/audit",
+        "/bulk",
     ] {
         b.go(path).await;
         b.expect("main#main").await;
