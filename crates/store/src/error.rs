@@ -30,21 +30,36 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Unique(name)
                 } else if db.is_foreign_key_violation() {
                     StoreError::ForeignKey(name)
+                } else if is_connection_lost(db.as_ref()) {
+                    StoreError::Unavailable(db.message().to_owned())
                 } else if let Some(cause) = refused_write(db.as_ref()) {
                     StoreError::Unavailable(format!("{cause}: {}", db.message()))
                 } else {
                     StoreError::Other(db.message().to_owned())
                 }
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(error.to_string())
-            }
+            // The connection itself failed: refused, cut, or answered with something
+            // that is not the database's protocol (a dead proxy, a half-open socket).
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) => {
                 StoreError::Corrupt(error.to_string())
             }
             _ => StoreError::Other(error.to_string()),
         }
     }
+}
+
+/// PostgreSQL's connection exceptions (SQLSTATE class 08) and shutdowns (57P01-57P03):
+/// the server is going away, not the request at fault.
+fn is_connection_lost(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    let code = code.as_deref().unwrap_or_default();
+    code.len() == 5 && (code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03"))
 }
 
 /// SQLite's answers when the file cannot take a write (SQLITE_READONLY, SQLITE_FULL,
