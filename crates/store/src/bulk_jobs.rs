@@ -131,6 +131,17 @@ pub async fn content(conn: &mut Conn, id: &str) -> Result<Option<Vec<u8>>, Store
         .transpose()
 }
 
+/// The start of a claim: the job becomes `owner`'s, running, until `until`.
+fn take_lease(owner: &str, until: &str) -> Sql {
+    let mut q = Sql::new("UPDATE bulk_jobs SET lease_owner = ");
+    q.bind(owner)
+        .push(", lease_until = ")
+        .bind(until)
+        .push(", status = ")
+        .bind(RUNNING);
+    q
+}
+
 /// Claims the oldest unfinished job whose lease is free or expired; returns its id.
 /// On PostgreSQL the candidate row is locked with `SKIP LOCKED`, so two processes
 /// never pick the same job; on SQLite the single write connection serialises claims.
@@ -141,13 +152,8 @@ pub async fn claim_next(
     now: &str,
     until: &str,
 ) -> Result<Option<String>, StoreError> {
-    let mut q = Sql::new("UPDATE bulk_jobs SET lease_owner = ");
-    q.bind(owner)
-        .push(", lease_until = ")
-        .bind(until)
-        .push(", status = ")
-        .bind(RUNNING)
-        .push(" WHERE id = (SELECT id FROM bulk_jobs WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < ")
+    let mut q = take_lease(owner, until);
+    q.push(" WHERE id = (SELECT id FROM bulk_jobs WHERE status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < ")
         .bind(now)
         .push(") ORDER BY created_at, id LIMIT 1");
     if backend == Backend::Postgres {
@@ -171,13 +177,8 @@ pub async fn claim(
     now: &str,
     until: &str,
 ) -> Result<bool, StoreError> {
-    let mut q = Sql::new("UPDATE bulk_jobs SET lease_owner = ");
-    q.bind(owner)
-        .push(", lease_until = ")
-        .bind(until)
-        .push(", status = ")
-        .bind(RUNNING)
-        .push(" WHERE id = ")
+    let mut q = take_lease(owner, until);
+    q.push(" WHERE id = ")
         .bind(id)
         .push(" AND status IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < ")
         .bind(now)

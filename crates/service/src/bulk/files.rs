@@ -26,6 +26,14 @@ impl ResultFormat {
             }
         }
     }
+
+    /// The file name extension: `csv` or `xlsx`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ResultFormat::Csv => "csv",
+            ResultFormat::Xlsx => "xlsx",
+        }
+    }
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use cadre_service::bulk::{BulkJobView, NewBulkJob, ResultFormat, MAX_FILE_BYTES};
+use cadre_service::Actor;
 
 use crate::extract::{ApiQuery, Auth, Meta};
 use crate::problem::{ApiError, Problem};
@@ -167,11 +168,7 @@ pub async fn result_xlsx(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = state
-        .cadre
-        .bulk_job_result(&actor, &id, ResultFormat::Xlsx)
-        .await?;
-    Ok(file_response(bytes, ResultFormat::Xlsx, "result.xlsx"))
+    job_result(&state, &actor, &id, ResultFormat::Xlsx).await
 }
 
 /// Every input row of a job with its status, username and errors, as CSV.
@@ -183,11 +180,21 @@ pub async fn result_csv(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = state
-        .cadre
-        .bulk_job_result(&actor, &id, ResultFormat::Csv)
-        .await?;
-    Ok(file_response(bytes, ResultFormat::Csv, "result.csv"))
+    job_result(&state, &actor, &id, ResultFormat::Csv).await
+}
+
+async fn job_result(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    format: ResultFormat,
+) -> Result<Response, ApiError> {
+    let bytes = state.cadre.bulk_job_result(actor, id, format).await?;
+    Ok(file_response(
+        bytes,
+        format,
+        &format!("result.{}", format.extension()),
+    ))
 }
 
 /// `?lang=` of the templates: en (default), fr or pt.
@@ -208,15 +215,7 @@ pub async fn template_xlsx(
     Auth(actor): Auth,
     ApiQuery(params): ApiQuery<TemplateParams>,
 ) -> Result<Response, ApiError> {
-    let bytes = state
-        .cadre
-        .bulk_template(
-            &actor,
-            params.lang.as_deref().unwrap_or("en"),
-            ResultFormat::Xlsx,
-        )
-        .await?;
-    Ok(file_response(bytes, ResultFormat::Xlsx, "users.xlsx"))
+    template(&state, &actor, &params, ResultFormat::Xlsx).await
 }
 
 /// The users template as CSV: the header row of machine keys.
@@ -228,13 +227,20 @@ pub async fn template_csv(
     Auth(actor): Auth,
     ApiQuery(params): ApiQuery<TemplateParams>,
 ) -> Result<Response, ApiError> {
-    let bytes = state
-        .cadre
-        .bulk_template(
-            &actor,
-            params.lang.as_deref().unwrap_or("en"),
-            ResultFormat::Csv,
-        )
-        .await?;
-    Ok(file_response(bytes, ResultFormat::Csv, "users.csv"))
+    template(&state, &actor, &params, ResultFormat::Csv).await
+}
+
+async fn template(
+    state: &AppState,
+    actor: &Actor,
+    params: &TemplateParams,
+    format: ResultFormat,
+) -> Result<Response, ApiError> {
+    let lang = params.lang.as_deref().unwrap_or("en");
+    let bytes = state.cadre.bulk_template(actor, lang, format).await?;
+    Ok(file_response(
+        bytes,
+        format,
+        &format!("users.{}", format.extension()),
+    ))
 }
