@@ -631,7 +631,13 @@ async fn recovery_confirm_sets_the_password_and_ends_every_session() {
         )
         .await;
     assert_eq!(r.error_code_of("otp").as_deref(), Some("invalid_otp"));
-    let outcomes = single_text(&w.app, "SELECT outcome AS v FROM audit_events WHERE action = 'auth.recovery_confirm' ORDER BY occurred_at").await;
+    // Equal timestamps under the fixed test clock: compare as a set.
+    let mut outcomes = single_text(
+        &w.app,
+        "SELECT outcome AS v FROM audit_events WHERE action = 'auth.recovery_confirm'",
+    )
+    .await;
+    outcomes.sort();
     assert_eq!(outcomes, vec!["invalid_otp", "success"]);
 }
 
@@ -983,11 +989,13 @@ async fn api_tokens_carry_a_subset_of_actions_are_shown_once_and_stored_hashed()
         w.app.get("/api/v1/users", &token).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let audit = single_text(
+    // Equal timestamps under the fixed test clock: compare as a set.
+    let mut audit = single_text(
         &w.app,
-        "SELECT action AS v FROM audit_events WHERE action LIKE 'api_token.%' ORDER BY occurred_at",
+        "SELECT action AS v FROM audit_events WHERE action LIKE 'api_token.%'",
     )
     .await;
+    audit.sort();
     assert_eq!(audit, vec!["api_token.create", "api_token.revoke"]);
 }
 
