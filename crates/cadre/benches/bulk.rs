@@ -2,9 +2,13 @@
 //! end to end (parse, validate, commit, audit) through the job pipeline, against a bare
 //! multi-row SQL insert of the same users measured in the same run.
 //!
+//! Then a job with `credential=generate`, whose time goes into Argon2id: its hashing
+//! rate against the bare rate of the same hash on every core, measured in the same run.
+//!
 //! `cargo bench -p cadre --bench bulk` (SQLite); with
 //! `CADRE_TEST_DATABASE_URL=postgres://…` on PostgreSQL. `CADRE_BENCH_ROWS` sets the
-//! number of users (100,000 by default).
+//! number of users (100,000 by default), `CADRE_BENCH_GENERATE_ROWS` those of the
+//! generate job (2,000 by default).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -82,6 +86,79 @@ fn workbook(rows: usize) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
+/// A fresh database with the bench's boundaries and campaign.
+async fn seeded_cadre() -> (Cadre, cadre_store::test_support::TestDatabase) {
+    let (cadre, database) = fresh_cadre().await;
+    let actor = Actor::local_operator();
+    cadre
+        .import_boundaries(&actor, &RequestMeta::default(), BOUNDARIES.as_bytes())
+        .await
+        .unwrap();
+    cadre
+        .create_campaign(
+            &actor,
+            &RequestMeta::default(),
+            serde_json::from_value(serde_json::json!({
+                "code": "BENCH-2026", "name": "Bench", "type": "LLIN",
+                "start_date": "2026-01-01", "end_date": "2026-12-31", "boundaries": ["TETE"]
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    (cadre, database)
+}
+
+/// Queues and runs one create job; returns its wall time.
+async fn import(cadre: &Cadre, file: Vec<u8>, credential: &str) -> (Duration, Duration) {
+    let actor = Actor::local_operator();
+    let started = Instant::now();
+    let job = cadre
+        .queue_bulk_job(
+            &actor,
+            &RequestMeta::default(),
+            NewBulkJob {
+                file_name: "bench.xlsx".into(),
+                content: file,
+                operation: Some("create".into()),
+                dry_run: false,
+                credential: Some(credential.into()),
+                ..NewBulkJob::default()
+            },
+        )
+        .await
+        .unwrap();
+    let queued = started.elapsed();
+    cadre
+        .run_bulk_job(&job.id, &WorkerLease::default())
+        .await
+        .unwrap();
+    let wall = started.elapsed();
+    let done = cadre.get_bulk_job(&actor, &job.id).await.unwrap();
+    assert_eq!(done.status, "completed");
+    assert_eq!(done.failed, 0, "{:?}", done.errors_preview);
+    (wall, queued)
+}
+
+/// Argon2id hashes per second with one thread per core and nothing else: the limit
+/// of a job that generates passwords.
+fn bare_hash_rate(hashes: usize) -> f64 {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = hashes.div_ceil(threads);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..per_thread {
+                    let password = cadre_service::password::generate_password();
+                    cadre_service::password::hash_now(&password).unwrap();
+                }
+            });
+        }
+    });
+    (per_thread * threads) as f64 / started.elapsed().as_secs_f64()
+}
+
 async fn fresh_cadre() -> (Cadre, cadre_store::test_support::TestDatabase) {
     let database = fresh_database().await.unwrap();
     let db = Db::connect(&database.url, &DbOptions::default())
@@ -153,25 +230,8 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (cadre, _database) = fresh_cadre().await;
+    let (cadre, _database) = seeded_cadre().await;
     let backend = cadre.db().backend().name();
-    let actor = Actor::local_operator();
-    cadre
-        .import_boundaries(&actor, &RequestMeta::default(), BOUNDARIES.as_bytes())
-        .await
-        .unwrap();
-    cadre
-        .create_campaign(
-            &actor,
-            &RequestMeta::default(),
-            serde_json::from_value(serde_json::json!({
-                "code": "BENCH-2026", "name": "Bench", "type": "LLIN",
-                "start_date": "2026-01-01", "end_date": "2026-12-31", "boundaries": ["TETE"]
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
     let file = workbook(rows);
     println!(
         "bulk bench on {backend}: {rows} users, XLSX of {:.1} MB",
@@ -179,32 +239,8 @@ async fn main() {
     );
 
     reset_peak_rss();
-    let started = Instant::now();
-    let job = cadre
-        .queue_bulk_job(
-            &actor,
-            &RequestMeta::default(),
-            NewBulkJob {
-                file_name: "bench.xlsx".into(),
-                content: file,
-                operation: Some("create".into()),
-                dry_run: false,
-                credential: Some("none".into()),
-                ..NewBulkJob::default()
-            },
-        )
-        .await
-        .unwrap();
-    let queued = started.elapsed();
-    cadre
-        .run_bulk_job(&job.id, &WorkerLease::default())
-        .await
-        .unwrap();
-    let wall = started.elapsed();
+    let (wall, queued) = import(&cadre, file, "none").await;
     let peak = peak_rss_mb();
-    let done = cadre.get_bulk_job(&actor, &job.id).await.unwrap();
-    assert_eq!(done.status, "completed");
-    assert_eq!(done.failed, 0, "{:?}", done.errors_preview);
     let rate = rows as f64 / wall.as_secs_f64();
     println!(
         "  end to end: {:.2} s ({:.2} s upload check), {:.0} users/s, peak RSS {:.0} MB",
@@ -222,5 +258,21 @@ async fn main() {
         bare.as_secs_f64(),
         bare_rate,
         100.0 * rate / bare_rate
+    );
+
+    let generate_rows: usize = std::env::var("CADRE_BENCH_GENERATE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let (generating, _generating_database) = seeded_cadre().await;
+    let (wall, _) = import(&generating, workbook(generate_rows), "generate").await;
+    let generate_rate = generate_rows as f64 / wall.as_secs_f64();
+    let bare_hashes = bare_hash_rate(generate_rows);
+    println!(
+        "  credential=generate, {generate_rows} users: {:.2} s, {:.0} users/s; bare Argon2id on every core {:.0} hashes/s; the job reaches {:.1} % of it",
+        wall.as_secs_f64(),
+        generate_rate,
+        bare_hashes,
+        100.0 * generate_rate / bare_hashes
     );
 }

@@ -6,7 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cadre_service::bulk::{BulkJobView, NewBulkJob, ResultFormat, WorkerLease};
+use cadre_service::bulk::{
+    render_slips, BulkJobView, NewBulkJob, ResultFormat, SlipFormat, SlipLabels, WorkerLease,
+};
 use cadre_service::{Actor, Cadre, RequestMeta};
 
 pub struct ImportOptions {
@@ -15,7 +17,22 @@ pub struct ImportOptions {
     pub mode: String,
     pub credential: String,
     pub result: Option<PathBuf>,
+    /// Where the slip sheet of generated passwords goes (default: FILE.slips.pdf).
+    pub slips: Option<PathBuf>,
     pub lease: Duration,
+}
+
+/// Writes the slip sheet as a PDF only its owner can read: it holds passwords until it
+/// is printed and deleted.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
 }
 
 /// `users.xlsx` → `users.result.xlsx`; CSV inputs get a CSV result.
@@ -146,6 +163,24 @@ pub async fn run(cadre: &Cadre, options: ImportOptions) -> Result<(), String> {
         summary.failed,
         path.display()
     );
+    if let Some(key) = &job.slip_key {
+        let slips = cadre
+            .take_bulk_slips(&actor, &RequestMeta::default(), &job.id, key)
+            .await
+            .map_err(crate::describe)?;
+        let count = slips.len();
+        let pdf = render_slips(&slips, SlipFormat::Pdf, &SlipLabels::default())
+            .map_err(crate::describe)?;
+        let path = options
+            .slips
+            .clone()
+            .unwrap_or_else(|| options.file.with_extension("slips.pdf"));
+        write_private(&path, &pdf).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        println!(
+            "{count} slips written to {} (readable by you only): print them, then delete the file",
+            path.display()
+        );
+    }
     for e in summary.errors_preview.iter().take(20) {
         println!("  row {} {}: {} ({})", e.row, e.column, e.message, e.code);
     }

@@ -102,12 +102,17 @@ enum UserCommand {
         /// create, upsert, deactivate or assign.
         #[arg(long, default_value = "create")]
         mode: String,
-        /// How new users get a credential: link or none.
+        /// How new users get a credential: link, generate (passwords on a slip sheet)
+        /// or none.
         #[arg(long, default_value = "link")]
         credential: String,
         /// Where to write the result (default: FILE.result.csv or .xlsx).
         #[arg(long)]
         result: Option<PathBuf>,
+        /// With --credential generate: where to write the slip sheet PDF (default:
+        /// FILE.slips.pdf).
+        #[arg(long)]
+        slips: Option<PathBuf>,
     },
 }
 
@@ -227,6 +232,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     mode,
                     credential,
                     result,
+                    slips,
                 },
         } => {
             let cadre = serve::open(&config).await?;
@@ -238,6 +244,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     mode,
                     credential,
                     result,
+                    slips,
                     lease: std::time::Duration::from_secs(config.bulk_lease_seconds.max(1)),
                 },
             )

@@ -1224,6 +1224,58 @@ async fn users_import_prints_plain_progress_and_writes_the_result_beside_the_fil
     db.close().await;
 }
 
+#[tokio::test]
+async fn users_import_with_generated_passwords_writes_a_private_slip_sheet() {
+    let ctx = Ctx::new().await;
+    let boundaries = ctx.write("b.csv", BULK_BOUNDARIES);
+    run(ctx.cadre(&["boundaries", "import", &boundaries]), None)
+        .await
+        .assert_success("boundaries import");
+    let file = ctx.write("crew.csv", &bulk_users_csv(3));
+    let done = run(
+        ctx.cadre(&["users", "import", &file, "--credential", "generate"]),
+        None,
+    )
+    .await;
+    done.assert_success("users import --credential generate");
+    assert!(
+        done.stdout.contains("3 slips written to"),
+        "{}",
+        done.describe()
+    );
+    let sheet = ctx.dir.path().join("crew.slips.pdf");
+    let pdf = std::fs::read(&sheet).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let images = pdf
+        .windows(b"/Subtype /Image".len())
+        .filter(|w| *w == b"/Subtype /Image")
+        .count();
+    assert_eq!(images, 3, "a QR code a slip");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sheet).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only: {mode:o}");
+    }
+    let result = std::fs::read_to_string(ctx.dir.path().join("crew.result.csv")).unwrap();
+    assert_eq!(result.matches(",slip,").count(), 3, "{result}");
+    let db = open_db(&ctx.db.url).await;
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) AS n FROM bulk_slips").await,
+        0,
+        "the sheet was taken, so the slips are gone"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) AS n FROM users WHERE must_change_password = TRUE"
+        )
+        .await,
+        3
+    );
+    db.close().await;
+}
+
 /// How many rows the crash test imports; the brief's figure is 100,000.
 const CRASH_ROWS: usize = 100_000;
 

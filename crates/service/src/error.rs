@@ -18,6 +18,9 @@ pub enum ServiceError {
     NotFound,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Existed, and is gone for good (a one-time download taken or expired).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("the resource changed since it was read")]
     StaleVersion,
     #[error("validation failed")]
@@ -44,6 +47,13 @@ impl ServiceError {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Gone {
             code,
             message: message.into(),
         }

@@ -11,6 +11,7 @@ pub mod assignments;
 pub mod audit;
 pub mod boundaries;
 pub mod bulk_jobs;
+pub mod bulk_slips;
 pub mod campaigns;
 pub mod credential_links;
 pub mod db;

@@ -375,6 +375,28 @@ Migration {
     // SQLite compares TEXT byte by byte already.
     sqlite: &[],
     postgres: &[r#"ALTER TABLE users ALTER COLUMN username TYPE TEXT COLLATE "C""#],
+},
+Migration {
+    version: 8,
+    name: "slip sheets of generated passwords, sealed to a key the server does not keep",
+    shared: &[
+        // The public half of the uploader's key: the server can seal slips but never
+        // open them.
+        "CREATE TABLE bulk_slip_sheets (
+            job_id TEXT PRIMARY KEY REFERENCES bulk_jobs(id),
+            public_key TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            taken_at TEXT
+        )",
+        "CREATE TABLE bulk_slips (
+            job_id TEXT NOT NULL REFERENCES bulk_jobs(id),
+            row_no BIGINT NOT NULL,
+            sealed TEXT NOT NULL,
+            PRIMARY KEY (job_id, row_no)
+        )",
+    ],
+    sqlite: &[],
+    postgres: &[],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {

@@ -103,6 +103,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            ServiceError::Gone { code, message } => ApiError::new(StatusCode::GONE, code, message),
             ServiceError::StaleVersion => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",

@@ -194,7 +194,14 @@
         show("job-total", j.total_rows);
         show("job-succeeded", j.succeeded);
         show("job-failed", j.failed);
-        if (j.status === "completed" || j.status === "failed") window.location.reload();
+        if (j.status === "completed" || j.status === "failed") {
+          // A page showing a slip key answers the upload itself: reloading would lose
+          // the key, so only the status changes.
+          var key = document.getElementById("slip-key-text");
+          var status = document.getElementById("job-status");
+          if (key && status) status.textContent = status.getAttribute("data-label-" + j.status) || j.status;
+          else window.location.reload();
+        }
         else window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 3000); });

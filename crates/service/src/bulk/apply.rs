@@ -8,11 +8,12 @@ use cadre_store::bulk_jobs::{self as store, RowOutcome};
 use cadre_store::users as user_store;
 use cadre_store::Conn;
 
+use super::slips::{seal, BatchPasswords, Slip};
 use super::{failed_outcome, CredentialMode, JobRun, Operation, RowError};
 use crate::assignments::AssignmentInput;
 use crate::replacement::{check_replaceable, in_place_of, Successor};
 use crate::status::DeactivateRequest;
-use crate::users::{Credential, NewUser, Target, UserPatch};
+use crate::users::{Credential, NewUser, PreparedUser, Target, UserPatch};
 use crate::{Cadre, RequestMeta, Result, ServiceError};
 
 /// The column an API field name (`roles[1]`, `assignments[0].from_date`) came from.
@@ -136,6 +137,15 @@ fn patch(row: &BulkRow) -> UserPatch {
     }
 }
 
+/// A user a row has just created, as its credential hand-off needs it.
+struct Created<'a> {
+    id: &'a str,
+    username: &'a str,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    mobile_number: Option<&'a str>,
+}
+
 fn outcome(row: &BulkRow, status: &str, username: &str, user_id: &str) -> RowOutcome {
     RowOutcome {
         row_no: row.row_no,
@@ -165,6 +175,7 @@ impl Cadre {
         tx: &mut Conn,
         run: &JobRun<'_>,
         row: &BulkRow,
+        passwords: &mut BatchPasswords,
     ) -> Result<RowOutcome> {
         if let Some(errors) = run.file_errors.get(&row.row_no) {
             return Ok(failed_outcome(row, errors.clone()));
@@ -174,11 +185,11 @@ impl Cadre {
             ..RequestMeta::default()
         };
         let applied = match run.operation {
-            Operation::Create => self.create_row(tx, run, &meta, row).await,
-            Operation::Upsert => self.upsert_row(tx, run, &meta, row).await,
+            Operation::Create => self.create_row(tx, run, &meta, row, passwords).await,
+            Operation::Upsert => self.upsert_row(tx, run, &meta, row, passwords).await,
             Operation::Deactivate => self.deactivate_row(tx, run, &meta, row).await,
             Operation::Assign => self.assign_row(tx, run, &meta, row).await,
-            Operation::Replace => self.replace_row(tx, run, &meta, row).await,
+            Operation::Replace => self.replace_row(tx, run, &meta, row, passwords).await,
         };
         match applied {
             Ok(outcome) => Ok(outcome),
@@ -193,6 +204,7 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
+        passwords: &mut BatchPasswords,
     ) -> Result<RowOutcome> {
         // Checked here rather than left to the unique index: on PostgreSQL a failed
         // statement would abort the whole batch's transaction.
@@ -209,16 +221,47 @@ impl Cadre {
         if run.dry_run {
             return Ok(valid_new_user(row, prepared.explicit_username.clone()));
         }
+        let password = self
+            .give_password(run, row, &mut prepared, passwords)
+            .await?;
         let view = self
             .insert_prepared(tx, run.actor, meta, &mut prepared, 0)
             .await?;
         let mut o = outcome(row, "created", &view.username, &view.id);
+        let created = Created {
+            id: &view.id,
+            username: &view.username,
+            first_name: view.first_name.as_deref(),
+            last_name: view.last_name.as_deref(),
+            mobile_number: view.mobile_number.as_deref(),
+        };
         o.credential = Some(
-            self.hand_off_credential(tx, run.credential, &view.id, view.mobile_number.as_deref())
+            self.hand_off_credential(tx, run, row, &created, password)
                 .await?
                 .into(),
         );
         Ok(o)
+    }
+
+    /// With `credential=generate`, gives the user about to be created the row's
+    /// generated password (hashed; to be changed at first sign-in); returns it for the
+    /// slip.
+    async fn give_password(
+        &self,
+        run: &JobRun<'_>,
+        row: &BulkRow,
+        prepared: &mut PreparedUser,
+        passwords: &mut BatchPasswords,
+    ) -> Result<Option<String>> {
+        if run.credential != CredentialMode::Generate || run.slip_key.is_none() {
+            return Ok(None);
+        }
+        let generated = passwords.take(row.row_no).await?;
+        prepared.row.password_hash = Some(generated.hash);
+        prepared.row.must_change_password = true;
+        prepared.row.password_changed_at = Some(cadre_store::timestamp(self.clock.now()));
+        prepared.credential = Credential::Generate;
+        Ok(Some(generated.password))
     }
 
     /// Issues the activation link of a created user, by SMS, in the batch's
@@ -242,16 +285,36 @@ impl Cadre {
     async fn hand_off_credential(
         &self,
         tx: &mut Conn,
-        mode: CredentialMode,
-        user_id: &str,
-        mobile_number: Option<&str>,
+        run: &JobRun<'_>,
+        row: &BulkRow,
+        user: &Created<'_>,
+        password: Option<String>,
     ) -> Result<&'static str> {
-        match mode {
-            CredentialMode::None => Ok("none"),
-            CredentialMode::Link => {
-                self.hand_off_activation_link(tx, user_id, mobile_number)
+        match (run.credential, run.slip_key, password) {
+            (CredentialMode::Link, _, _) => {
+                self.hand_off_activation_link(tx, user.id, user.mobile_number)
                     .await
             }
+            (CredentialMode::Generate, Some(key), Some(password)) => {
+                let (link, link_expires_at) = self.issue_printed_link(tx, user.id).await?;
+                let name = [user.first_name, user.last_name]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let slip = Slip {
+                    row: row.row_no,
+                    name,
+                    username: user.username.to_owned(),
+                    password,
+                    link,
+                    link_expires_at,
+                };
+                cadre_store::bulk_slips::insert(tx, run.job_id, row.row_no, &seal(key, &slip)?)
+                    .await?;
+                Ok("slip")
+            }
+            _ => Ok("none"),
         }
     }
 
@@ -287,9 +350,10 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
+        passwords: &mut BatchPasswords,
     ) -> Result<RowOutcome> {
         let Some(id) = self.match_existing(tx, row).await? else {
-            return self.create_row(tx, run, meta, row).await;
+            return self.create_row(tx, run, meta, row, passwords).await;
         };
         if run.dry_run {
             let target = self.load_target(tx, run.actor, &id, Target::Modify).await?;
@@ -428,6 +492,7 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
+        passwords: &mut BatchPasswords,
     ) -> Result<RowOutcome> {
         let old_username = row.get(Column::Replaces).ok_or_else(|| {
             ServiceError::invalid(
@@ -470,6 +535,9 @@ impl Cadre {
         if run.dry_run {
             return Ok(valid_new_user(row, prepared.explicit_username.clone()));
         }
+        let password = self
+            .give_password(run, row, &mut prepared, passwords)
+            .await?;
         let (_, new_row) = self
             .replace_in(
                 tx,
@@ -482,15 +550,17 @@ impl Cadre {
             )
             .await?;
         let mut o = outcome(row, "replaced", &new_row.username, &new_row.id);
+        let created = Created {
+            id: &new_row.id,
+            username: &new_row.username,
+            first_name: new_row.first_name.as_deref(),
+            last_name: new_row.last_name.as_deref(),
+            mobile_number: new_row.mobile_number.as_deref(),
+        };
         o.credential = Some(
-            self.hand_off_credential(
-                tx,
-                run.credential,
-                &new_row.id,
-                new_row.mobile_number.as_deref(),
-            )
-            .await?
-            .into(),
+            self.hand_off_credential(tx, run, row, &created, password)
+                .await?
+                .into(),
         );
         Ok(o)
     }

@@ -11,6 +11,8 @@ mod apply;
 mod campaign_close;
 mod files;
 pub mod parse;
+mod slip_sheet;
+mod slips;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,6 +28,8 @@ use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 pub use files::ResultFormat;
 pub use parse::FileFormat;
+pub use slip_sheet::{qr_modules, render as render_slips, SlipFormat, SlipLabels};
+pub use slips::{Slip, SlipSheetView, SHEET_HOURS};
 
 /// Uploads larger than this are refused with 413.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -90,6 +94,8 @@ pub enum CredentialMode {
     Link,
     /// No credential yet.
     None,
+    /// A generated password and a sign-in link, handed out only on the slip sheet.
+    Generate,
 }
 
 impl CredentialMode {
@@ -97,11 +103,7 @@ impl CredentialMode {
         match name.trim() {
             "" | "link" => Ok(CredentialMode::Link),
             "none" => Ok(CredentialMode::None),
-            "generate" => Err(ServiceError::invalid(
-                "credential",
-                "credential_not_available",
-                "generated passwords from bulk jobs are not available on this server; use link or none",
-            )),
+            "generate" => Ok(CredentialMode::Generate),
             other => Err(ServiceError::invalid(
                 "credential",
                 "invalid_credential",
@@ -114,6 +116,7 @@ impl CredentialMode {
         match self {
             CredentialMode::Link => "link",
             CredentialMode::None => "none",
+            CredentialMode::Generate => "generate",
         }
     }
 }
@@ -147,6 +150,13 @@ pub struct BulkJobView {
     pub failure: Option<String>,
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// With `credential=generate`, only in the answer to the upload: the key that opens
+    /// the slip sheet. The server does not keep it; without it the sheet is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slip_key: Option<String>,
+    /// With `credential=generate`: whether the slip sheet can still be taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slip_sheet: Option<SlipSheetView>,
 }
 
 /// An upload to start a job with.
@@ -291,6 +301,11 @@ impl Cadre {
         };
         let mut tx = self.db.begin().await?;
         store::insert(&mut tx, &job, content).await?;
+        let slip_key = if credential == CredentialMode::Generate && !job.dry_run {
+            Some(self.open_slip_sheet(&mut tx, &job.id).await?)
+        } else {
+            None
+        };
         self.record_by(
             &mut tx,
             actor,
@@ -306,7 +321,27 @@ impl Cadre {
         )
         .await?;
         tx.commit().await?;
-        Ok(self.job_view(job, Vec::new()))
+        let mut view = self.job_view(job, Vec::new());
+        view.slip_sheet = match slip_key {
+            Some(_) => {
+                let mut conn = self.db.reader().await?;
+                self.slip_sheet_of(&mut conn, &view.id).await?
+            }
+            None => None,
+        };
+        view.slip_key = slip_key;
+        Ok(view)
+    }
+
+    async fn slip_sheet_of(
+        &self,
+        conn: &mut cadre_store::Conn,
+        job_id: &str,
+    ) -> Result<Option<SlipSheetView>> {
+        let now = cadre_store::timestamp(self.clock.now());
+        Ok(cadre_store::bulk_slips::sheet(conn, job_id)
+            .await?
+            .map(|sheet| slips::sheet_view(&sheet, &now)))
     }
 
     fn job_view(&self, job: JobRow, errors_preview: Vec<RowError>) -> BulkJobView {
@@ -325,6 +360,8 @@ impl Cadre {
             failure: job.failure,
             created_at: job.created_at,
             finished_at: job.finished_at,
+            slip_key: None,
+            slip_sheet: None,
         }
     }
 
@@ -350,7 +387,11 @@ impl Cadre {
             .flat_map(|o| parse_errors(&o.errors))
             .take(usize::try_from(PREVIEW_ERRORS).unwrap_or(50))
             .collect();
-        Ok(self.job_view(job, preview))
+        let slip_sheet = self.slip_sheet_of(&mut conn, &job.id).await?;
+        Ok(BulkJobView {
+            slip_sheet,
+            ..self.job_view(job, preview)
+        })
     }
 
     /// The actor a stored job runs as.
@@ -380,7 +421,12 @@ impl Cadre {
                         tracing::warn!(job = %id, error = %e, "bulk job stopped");
                     }
                 }
-                Ok(None) => tokio::time::sleep(idle).await,
+                Ok(None) => {
+                    if let Err(e) = self.purge_expired_slips().await {
+                        tracing::warn!(error = %e, "purging expired slip sheets");
+                    }
+                    tokio::time::sleep(idle).await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming bulk jobs");
                     tokio::time::sleep(idle).await;
@@ -484,6 +530,15 @@ impl Cadre {
             usize::try_from(done).unwrap_or(0)
         };
         let file_errors = self.in_file_duplicates(&rows, operation);
+        let slip_key = if credential == CredentialMode::Generate && !job.dry_run {
+            let mut conn = self.db.reader().await?;
+            let sheet = cadre_store::bulk_slips::sheet(&mut conn, id)
+                .await?
+                .ok_or_else(|| ServiceError::Internal("the job's slip sheet is missing".into()))?;
+            Some(sheet.public_key)
+        } else {
+            None
+        };
         let run = JobRun {
             job_id: id,
             lease,
@@ -492,6 +547,7 @@ impl Cadre {
             credential,
             dry_run: job.dry_run,
             file_errors: &file_errors,
+            slip_key: slip_key.as_deref(),
         };
         for batch in rows.get(done..).unwrap_or_default().chunks(BATCH_ROWS) {
             if !self.commit_batch(&run, batch).await? {
@@ -586,6 +642,19 @@ impl Cadre {
     }
 
     async fn try_batch(&self, run: &JobRun<'_>, batch: &[BulkRow]) -> Result<bool> {
+        // Passwords are hashed before the transaction opens, on every core.
+        let mut passwords = match (run.slip_key, run.operation) {
+            (Some(_), Operation::Create | Operation::Replace) => {
+                let rows = batch
+                    .iter()
+                    .map(|row| row.row_no)
+                    .filter(|row| !run.file_errors.contains_key(row))
+                    .collect();
+                slips::BatchPasswords::for_rows(rows, self.settings.password_hashing_threads)
+                    .await?
+            }
+            _ => slips::BatchPasswords::default(),
+        };
         let mut tx = self.db.begin().await?;
         // Re-check the lease first: it also locks the job row for this transaction.
         if !store::renew_lease(&mut tx, run.job_id, &run.lease.owner, &run.lease.until()).await? {
@@ -593,7 +662,7 @@ impl Cadre {
         }
         let mut outcomes = Vec::with_capacity(batch.len());
         for row in batch {
-            outcomes.push(self.apply_row(&mut tx, run, row).await?);
+            outcomes.push(self.apply_row(&mut tx, run, row, &mut passwords).await?);
         }
         store::insert_outcomes(&mut tx, run.job_id, &outcomes).await?;
         if !store::advance(
@@ -730,6 +799,8 @@ pub(crate) struct JobRun<'a> {
     pub credential: CredentialMode,
     pub dry_run: bool,
     pub file_errors: &'a HashMap<i64, Vec<RowError>>,
+    /// The public key slips are sealed to, when the job generates passwords.
+    pub slip_key: Option<&'a str>,
 }
 
 pub(crate) fn failed_outcome(row: &BulkRow, errors: Vec<RowError>) -> RowOutcome {

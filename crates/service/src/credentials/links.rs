@@ -77,27 +77,9 @@ impl Cadre {
             Channel::Email => user.email.clone(),
         }
         .unwrap_or_default();
+        let (link, url) = self.store_new_link(tx, &user.id, channel).await?;
         let now = self.clock.now();
-        let now_s = cadre_store::timestamp(now);
-        credential_links::revoke_open_for_user(tx, &user.id, &now_s).await?;
-        let token = new_token();
-        let expires = now + chrono::Duration::hours(self.settings.credentials.link_hours);
-        let link = LinkRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: user.id.clone(),
-            token_hash: token_hash(&token),
-            channel: channel.to_owned(),
-            created_at: now_s,
-            expires_at: cadre_store::timestamp(expires),
-            used_at: None,
-            revoked_at: None,
-        };
-        credential_links::insert(tx, &link).await?;
         let language = self.message_language(tx, &user.id).await?;
-        let url = format!(
-            "{}/login/link/{token}",
-            self.settings.credentials.public_url.trim_end_matches('/')
-        );
         notify::enqueue(
             tx,
             now,
@@ -117,6 +99,47 @@ impl Cadre {
         )
         .await?;
         Ok(())
+    }
+
+    /// A link to be printed on a slip sheet rather than sent: its address and expiry.
+    pub(crate) async fn issue_printed_link(
+        &self,
+        tx: &mut Conn,
+        user_id: &str,
+    ) -> Result<(String, String)> {
+        let (link, url) = self.store_new_link(tx, user_id, "print").await?;
+        Ok((url, link.expires_at))
+    }
+
+    /// Stores a new link for `user_id` (revoking any earlier unused one); returns it
+    /// with the address that carries its token, which exists nowhere else.
+    async fn store_new_link(
+        &self,
+        tx: &mut Conn,
+        user_id: &str,
+        channel: &str,
+    ) -> Result<(LinkRow, String)> {
+        let now = self.clock.now();
+        let now_s = cadre_store::timestamp(now);
+        credential_links::revoke_open_for_user(tx, user_id, &now_s).await?;
+        let token = new_token();
+        let expires = now + chrono::Duration::hours(self.settings.credentials.link_hours);
+        let link = LinkRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            token_hash: token_hash(&token),
+            channel: channel.to_owned(),
+            created_at: now_s,
+            expires_at: cadre_store::timestamp(expires),
+            used_at: None,
+            revoked_at: None,
+        };
+        credential_links::insert(tx, &link).await?;
+        let url = format!(
+            "{}/login/link/{token}",
+            self.settings.credentials.public_url.trim_end_matches('/')
+        );
+        Ok((link, url))
     }
 
     /// Whether a link can still be used, without using it (for the page it opens).

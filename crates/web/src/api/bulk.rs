@@ -8,10 +8,12 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use cadre_service::bulk::{BulkJobView, NewBulkJob, ResultFormat, MAX_FILE_BYTES};
-use cadre_service::Actor;
+use cadre_service::bulk::{
+    render_slips, BulkJobView, NewBulkJob, ResultFormat, SlipFormat, MAX_FILE_BYTES,
+};
+use cadre_service::{Actor, RequestMeta, ServiceError};
 
-use crate::extract::{ApiQuery, Auth, Meta};
+use crate::extract::{ApiJson, ApiQuery, Auth, Meta};
 use crate::problem::{ApiError, Problem};
 use crate::AppState;
 
@@ -145,13 +147,14 @@ pub async fn get_job(
     Ok(Json(state.cadre.get_bulk_job(&actor, &id).await?))
 }
 
-fn file_response(bytes: Vec<u8>, format: ResultFormat, filename: &str) -> Response {
+pub(crate) fn file_response(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    filename: &str,
+) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -192,7 +195,7 @@ async fn job_result(
     let bytes = state.cadre.bulk_job_result(actor, id, format).await?;
     Ok(file_response(
         bytes,
-        format,
+        format.content_type(),
         &format!("result.{}", format.extension()),
     ))
 }
@@ -240,7 +243,98 @@ async fn template(
     let bytes = state.cadre.bulk_template(actor, lang, format).await?;
     Ok(file_response(
         bytes,
-        format,
+        format.content_type(),
         &format!("users.{}", format.extension()),
     ))
+}
+
+/// Body of a slip sheet download.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlipRequest {
+    /// The `slip_key` the upload answered with.
+    pub key: String,
+    /// The sheet's language: en (default), fr or pt.
+    pub lang: Option<String>,
+}
+
+/// The slip sheet of a job with `credential=generate`, as a PDF to print and cut.
+///
+/// Only the uploader, with the `slip_key` of the upload, once the job has finished;
+/// once only (the slips are destroyed as they are handed over), within 24 hours.
+#[utoipa::path(post, path = "/api/v1/bulk/jobs/{id}/slips.pdf", tag = "bulk", params(("id" = String, Path)),
+    request_body = SlipRequest,
+    responses((status = 200, description = "The slip sheet", content(("application/pdf"))),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn slips_pdf(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SlipRequest>,
+) -> Result<Response, ApiError> {
+    slip_sheet(&state, &actor, &meta, &id, &body, SlipFormat::Pdf).await
+}
+
+/// The slip sheet of a job with `credential=generate`, as a page to print.
+///
+/// The same rules as the PDF: one download of either form.
+#[utoipa::path(post, path = "/api/v1/bulk/jobs/{id}/slips.html", tag = "bulk", params(("id" = String, Path)),
+    request_body = SlipRequest,
+    responses((status = 200, description = "The slip sheet", content(("text/html"))),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn slips_html(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SlipRequest>,
+) -> Result<Response, ApiError> {
+    slip_sheet(&state, &actor, &meta, &id, &body, SlipFormat::Html).await
+}
+
+async fn slip_sheet(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: &str,
+    body: &SlipRequest,
+    format: SlipFormat,
+) -> Result<Response, ApiError> {
+    let lang = crate::ui::i18n::Lang::from_code(body.lang.as_deref().unwrap_or("en"))
+        .unwrap_or(crate::ui::i18n::Lang::En);
+    let bytes = slip_sheet_bytes(state, actor, meta, id, &body.key, format, lang).await?;
+    Ok(slip_response(bytes, format))
+}
+
+/// Takes a job's slips and renders them: shared by the API and the web page.
+pub(crate) async fn slip_sheet_bytes(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: &str,
+    key: &str,
+    format: SlipFormat,
+    lang: crate::ui::i18n::Lang,
+) -> Result<Vec<u8>, ServiceError> {
+    let slips = state.cadre.take_bulk_slips(actor, meta, id, key).await?;
+    let labels = crate::ui::bulk::slip_labels(lang);
+    tokio::task::spawn_blocking(move || render_slips(&slips, format, &labels))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("rendering slips: {e}")))?
+}
+
+/// A sheet as a download nobody may keep a copy of on the way.
+pub(crate) fn slip_response(bytes: Vec<u8>, format: SlipFormat) -> Response {
+    let mut response = file_response(
+        bytes,
+        format.content_type(),
+        &format!("slips.{}", format.extension()),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -154,6 +154,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(bulk::get_job))
         .routes(routes!(bulk::result_xlsx))
         .routes(routes!(bulk::result_csv))
+        .routes(routes!(bulk::slips_pdf))
+        .routes(routes!(bulk::slips_html))
         .routes(routes!(bulk::template_xlsx))
         .routes(routes!(bulk::template_csv))
         // bulk routes (end)

@@ -4,13 +4,13 @@
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Form, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use cadre_domain::master_data::ListItem;
 use cadre_domain::Action;
-use cadre_service::bulk::{BulkJobView, NewBulkJob, MAX_FILE_BYTES};
+use cadre_service::bulk::{BulkJobView, NewBulkJob, SlipFormat, SlipLabels, MAX_FILE_BYTES};
 use cadre_service::campaigns::CampaignFilter;
 use cadre_service::ServiceError;
 
@@ -23,7 +23,7 @@ use crate::AppState;
 
 /// The operations offered, in the order a campaign meets them.
 const OPERATIONS: [&str; 5] = ["create", "upsert", "assign", "replace", "deactivate"];
-const CREDENTIALS: [&str; 2] = ["link", "none"];
+const CREDENTIALS: [&str; 3] = ["link", "generate", "none"];
 /// Error codes with their own message in the catalogues (`bulk-error-<code>`).
 const TRANSLATED: [&str; 8] = [
     "file_too_large",
@@ -205,6 +205,8 @@ pub async fn submit(
         .create_bulk_job(&session.actor, &meta, upload)
         .await
     {
+        // The slip key is shown on this answer only: the server does not keep it.
+        Ok(job) if job.slip_key.is_some() => job_page(&session, job, None, StatusCode::OK),
         Ok(job) => Redirect::to(&format!("/bulk/jobs/{}", job.id)).into_response(),
         Err(ServiceError::Validation(found)) => {
             let mut errors = Errors::default();
@@ -238,6 +240,9 @@ pub struct JobPage {
     pub succeeded: String,
     pub failed: String,
     pub errors: Vec<ErrorRow>,
+    /// Why the slip sheet could not be taken, after a try.
+    pub slip_error: Option<String>,
+    pub slips_until: String,
 }
 
 pub async fn job(
@@ -245,11 +250,19 @@ pub async fn job(
     session: UiSession,
     Path(id): Path<String>,
 ) -> Response {
+    match state.cadre.get_bulk_job(&session.actor, &id).await {
+        Ok(job) => job_page(&session, job, None, StatusCode::OK),
+        Err(e) => service_error_page(session.lang, e),
+    }
+}
+
+fn job_page(
+    session: &UiSession,
+    job: BulkJobView,
+    slip_error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let lang = session.lang;
-    let job = match state.cadre.get_bulk_job(&session.actor, &id).await {
-        Ok(job) => job,
-        Err(e) => return service_error_page(lang, e),
-    };
     let errors = job
         .errors_preview
         .iter()
@@ -269,7 +282,83 @@ pub async fn job(
         succeeded: lang.number(job.succeeded),
         failed: lang.number(job.failed),
         errors,
+        slips_until: job
+            .slip_sheet
+            .as_ref()
+            .map(|s| lang.date_time(&s.expires_at))
+            .unwrap_or_default(),
+        slip_error,
         job,
     };
-    render(&page, StatusCode::OK)
+    render(&page, status)
+}
+
+/// The words of a slip sheet in `lang`.
+pub fn slip_labels(lang: Lang) -> SlipLabels {
+    SlipLabels {
+        language: lang.code().to_owned(),
+        title: lang.t("bulk-slip-title"),
+        username: lang.t("bulk-slip-username"),
+        password: lang.t("bulk-slip-password"),
+        scan: lang.t("bulk-slip-scan"),
+        change: lang.t("bulk-slip-change"),
+    }
+}
+
+/// The slip sheet form: the key and the wanted format.
+#[derive(serde::Deserialize)]
+pub struct SlipForm {
+    #[serde(rename = "_csrf", default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub format: String,
+}
+
+pub async fn slips(
+    State(state): State<AppState>,
+    session: UiSession,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<SlipForm>,
+) -> Response {
+    if let Some(refused) = session.refuse_bad_csrf(&form.csrf) {
+        return refused;
+    }
+    let lang = session.lang;
+    let format = if form.format == "html" {
+        SlipFormat::Html
+    } else {
+        SlipFormat::Pdf
+    };
+    let taken = crate::api::bulk::slip_sheet_bytes(
+        &state,
+        &session.actor,
+        &meta,
+        &id,
+        &form.key,
+        format,
+        lang,
+    )
+    .await;
+    let (status, why) = match taken {
+        Ok(bytes) => return crate::api::bulk::slip_response(bytes, format),
+        Err(ServiceError::Validation(found)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            found
+                .errors()
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(ServiceError::Conflict { message, .. }) => (StatusCode::CONFLICT, message),
+        Err(ServiceError::Gone { message, .. }) => (StatusCode::GONE, message),
+        Err(e) => return service_error_page(lang, e),
+    };
+    match state.cadre.get_bulk_job(&session.actor, &id).await {
+        Ok(job) => job_page(&session, job, Some(why), status),
+        Err(e) => service_error_page(lang, e),
+    }
 }

@@ -118,6 +118,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(admin::audit))
         .route("/bulk", get(bulk::page).post(bulk::submit))
         .route("/bulk/jobs/{id}", get(bulk::job))
+        .route("/bulk/jobs/{id}/slips", post(bulk::slips))
         .route("/dashboard", get(admin::dashboard))
         // administration pages (end)
         .route(

@@ -690,3 +690,266 @@ async fn closing_a_campaign_deactivates_those_in_scope_who_worked_only_there() {
         again.body
     );
 }
+
+async fn take_slips(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    format: &str,
+    key: &str,
+) -> (StatusCode, String, Vec<u8>) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/bulk/jobs/{id}/slips.{format}", app.base))
+        .bearer_auth(token)
+        .json(&json!({ "key": key }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, cache, response.bytes().await.unwrap().to_vec())
+}
+
+/// The text between `start` and the next `<` after it.
+fn between<'a>(page: &'a str, start: &str) -> Vec<&'a str> {
+    page.split(start)
+        .skip(1)
+        .map(|rest| rest.split(['<', '"']).next().unwrap())
+        .collect()
+}
+
+fn problem_code(body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap();
+    v["code"].as_str().unwrap_or("").to_owned()
+}
+
+#[tokio::test]
+async fn bulk_generated_passwords_exist_only_on_a_slip_sheet_taken_once_by_the_uploader() {
+    let w = World::new().await;
+    let r = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        GOOD_ROWS.into(),
+        &[("credential", "generate")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let key = r.body["slip_key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 43, "a 256-bit key, base64url");
+    assert_eq!(r.body["slip_sheet"]["status"], "waiting");
+    let job = finished(&w.app, &w.admin, &id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["succeeded"], 2, "{job}");
+    assert!(
+        job.get("slip_key").is_none(),
+        "the key is shown only once: {job}"
+    );
+
+    // The server holds only sealed slips.
+    let sealed = {
+        let mut conn = w.app.db.reader().await.unwrap();
+        cadre_store::bulk_slips::sealed(&mut conn, &id)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        sealed.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
+        [2, 3]
+    );
+
+    // Nobody else, no wrong key, and no other helper can take them.
+    let (status, _, _) = take_slips(&w.app, &w.helpdesk, &id, "pdf", &key).await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+        "{status}"
+    );
+    let dry = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        "username,first_name,last_name,roles,jurisdictions\nx.other,X,Y,REGISTRAR,ULONGUE\n".into(),
+        &[("credential", "generate"), ("dry_run", "true")],
+    )
+    .await;
+    assert_eq!(dry.status, StatusCode::ACCEPTED, "{}", dry.body);
+    assert!(
+        dry.body.get("slip_key").is_none(),
+        "a dry run creates nobody, so no sheet"
+    );
+    let other_key = "A".repeat(43);
+    for wrong in [other_key.as_str(), "not-a-key", ""] {
+        let (status, _, body) = take_slips(&w.app, &w.admin, &id, "pdf", wrong).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["errors"][0]["field"], "key");
+        assert_eq!(v["errors"][0]["code"], "wrong_key");
+    }
+
+    let (status, cache, page) = take_slips(&w.app, &w.admin, &id, "html", &key).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&page));
+    assert_eq!(cache, "no-store");
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(
+        between(&page, "class=\"username\">"),
+        ["bulk.one", "bulk.two"]
+    );
+    assert!(page.contains("Ana Um") && page.contains("Beto Dois"));
+    let passwords = between(&page, "class=\"password\">");
+    assert_eq!(passwords.len(), 2);
+    assert_ne!(passwords[0], passwords[1]);
+    let links = between(&page, "data-link=\"");
+    assert_eq!(links.len(), 2);
+
+    // Once only: the slips are gone, in either form.
+    let (status, _, body) = take_slips(&w.app, &w.admin, &id, "pdf", &key).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(problem_code(&body), "slips_taken");
+    {
+        let mut conn = w.app.db.reader().await.unwrap();
+        assert!(cadre_store::bulk_slips::sealed(&mut conn, &id)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    let job = w
+        .app
+        .get(&format!("/api/v1/bulk/jobs/{id}"), &w.admin)
+        .await;
+    assert_eq!(job.body["slip_sheet"]["status"], "taken");
+
+    // The password signs in, and must be changed; it is nowhere in the database, the
+    // sealed slips, the result file or the audit trail.
+    let login = w.app.login("bulk.one", passwords[0]).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert_eq!(login.body["user"]["must_change_password"], true);
+    for (_, s) in &sealed {
+        assert!(!s.contains(passwords[0]) && !s.contains(passwords[1]));
+    }
+    {
+        let mut conn = w.app.db.reader().await.unwrap();
+        let user = cadre_store::users::get_by_username(&mut conn, "bulk.two")
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = user.password_hash.unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains(passwords[1]));
+        assert!(user.must_change_password);
+    }
+    let (status, result) = download(
+        &w.app,
+        &w.admin,
+        &format!("/api/v1/bulk/jobs/{id}/result.csv"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let result = String::from_utf8(result).unwrap();
+    assert!(result.contains("slip"), "{result}");
+    let audit = w.app.get("/api/v1/audit?limit=500", &w.admin).await;
+    let audit = audit.body.to_string();
+    assert!(audit.contains("bulk.slips_taken"), "{audit}");
+    for p in &passwords {
+        assert!(!result.contains(p) && !audit.contains(p));
+    }
+
+    // The printed link opens the set-a-password page (the GET does not use it up).
+    let link = links[1].replace("&amp;", "&");
+    let path = &link[link.find("/login/link/").unwrap()..];
+    let (status, opened) = download(&w.app, &w.admin, path).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&opened)
+    );
+}
+
+#[tokio::test]
+async fn bulk_slip_sheets_expire_unopened_and_are_purged() {
+    let w = World::new().await;
+    let r = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        GOOD_ROWS.into(),
+        &[("credential", "generate")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let key = r.body["slip_key"].as_str().unwrap().to_owned();
+    finished(&w.app, &w.admin, &id).await;
+
+    w.app.clock.advance(23 * 3600);
+    assert_eq!(w.app.cadre.purge_expired_slips().await.unwrap(), 0);
+    w.app.clock.advance(3600);
+    assert_eq!(w.app.cadre.purge_expired_slips().await.unwrap(), 2);
+    let (status, _, body) = take_slips(&w.app, &w.admin, &id, "pdf", &key).await;
+    assert_eq!(
+        status,
+        StatusCode::GONE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(problem_code(&body), "slips_expired");
+    let job = w
+        .app
+        .get(&format!("/api/v1/bulk/jobs/{id}"), &w.admin)
+        .await;
+    assert_eq!(job.body["slip_sheet"]["status"], "expired");
+}
+
+#[tokio::test]
+async fn bulk_slip_sheet_pdf_holds_a_page_of_slips() {
+    let w = World::new().await;
+    let r = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        GOOD_ROWS.into(),
+        &[("credential", "generate")],
+    )
+    .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let key = r.body["slip_key"].as_str().unwrap().to_owned();
+    finished(&w.app, &w.admin, &id).await;
+    // A job with link credentials has no sheet to take.
+    let linked = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        "username,first_name,last_name,roles,jurisdictions\nlink.user,L,U,REGISTRAR,ULONGUE\n"
+            .into(),
+        &[],
+    )
+    .await;
+    let linked_id = linked.body["id"].as_str().unwrap().to_owned();
+    finished(&w.app, &w.admin, &linked_id).await;
+    let (status, _, body) = take_slips(&w.app, &w.admin, &linked_id, "pdf", &key).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem_code(&body), "no_slip_sheet");
+
+    let (status, _, pdf) = take_slips(&w.app, &w.admin, &id, "pdf", &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("(bulk.one) Tj") && text.contains("(bulk.two) Tj"));
+    assert_eq!(
+        text.matches("/Subtype /Image").count(),
+        2,
+        "one QR code a slip"
+    );
+}

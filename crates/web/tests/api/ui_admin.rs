@@ -752,3 +752,97 @@ async fn bulk_page_starts_a_job_and_follows_it_to_its_results() {
         "another uploader does not"
     );
 }
+
+#[tokio::test]
+async fn bulk_page_shows_the_slip_key_once_and_hands_out_the_sheet_once() {
+    let w = World::new().await;
+    let csv = "username,first_name,last_name,email,correspondence_address,employment_type,department,roles,jurisdictions\n\
+               slip.one,Ana,Um,a@example.org,Rua 1,CONTRACTUAL,NMCP,REGISTRAR,ULONGUE\n";
+    let started = bulk_upload(
+        &w,
+        &w.sup_tete,
+        Some(csv),
+        &[("operation", "create"), ("credential", "generate")],
+    )
+    .await;
+    // The answer to the upload itself shows the key: there is no later page that can.
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let key = fragment(&started.body, "<code id=\"slip-key-text\">", "</code>")
+        .trim_start_matches("<code id=\"slip-key-text\">")
+        .trim_end_matches("</code>")
+        .to_owned();
+    assert_eq!(key.len(), 43, "{key}");
+    assert!(started.body.contains("id=\"slip-form\""));
+    assert!(
+        !started.body.contains("http-equiv=\"refresh\""),
+        "a refresh would lose the key"
+    );
+    let id = fragment(&started.body, "action=\"/bulk/jobs/", "/slips\"")
+        .trim_start_matches("action=\"/bulk/jobs/")
+        .trim_end_matches("/slips\"")
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = get(&w, &w.sup_tete, &format!("/bulk/jobs/{id}")).await;
+        assert!(!job.body.contains(&key), "the key is never shown again");
+        if job.body.contains("data-status=\"completed\"") {
+            assert!(job.body.contains("id=\"slip-form\""));
+            assert!(!job.body.contains("id=\"job-errors\""), "{}", job.body);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let path = format!("/bulk/jobs/{id}/slips");
+    let wrong = post(
+        &w,
+        &w.sup_tete,
+        &path,
+        &[("key", "nope"), ("format", "pdf")],
+        true,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("id=\"slip-error\""), "{}", wrong.body);
+    let forged = post(
+        &w,
+        &w.sup_tete,
+        &path,
+        &[("key", &key), ("format", "pdf")],
+        false,
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "no CSRF token, no sheet"
+    );
+    let sheet = post(
+        &w,
+        &w.sup_tete,
+        &path,
+        &[("key", &key), ("format", "html")],
+        true,
+    )
+    .await;
+    assert_eq!(sheet.status, StatusCode::OK);
+    assert!(
+        sheet.body.contains("class=\"username\">slip.one<"),
+        "{}",
+        sheet.body
+    );
+    let again = post(
+        &w,
+        &w.sup_tete,
+        &path,
+        &[("key", &key), ("format", "pdf")],
+        true,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::GONE, "the job page answers");
+    assert!(again.body.contains("id=\"slip-status\""), "{}", again.body);
+    assert!(!again.body.contains("id=\"slip-form\""));
+}
