@@ -480,6 +480,38 @@ impl Cadre {
             .ok_or(ServiceError::NotFound)
     }
 
+    /// The view of a user just inserted with these links, in the order `user_views`
+    /// reads them (codes sorted; assignments newest first).
+    fn new_user_view(
+        &self,
+        p: &PreparedUser,
+        mut assignments: Vec<cadre_store::assignments::AssignmentRow>,
+    ) -> UserView {
+        let sorted = |codes: &[String]| {
+            let mut codes = codes.to_vec();
+            codes.sort();
+            codes.dedup();
+            codes
+        };
+        assignments.sort_by(|a, b| {
+            (b.from_date.as_str(), b.created_at.as_str())
+                .cmp(&(a.from_date.as_str(), a.created_at.as_str()))
+        });
+        let today = self.clock.today();
+        view(
+            p.row.clone(),
+            Related {
+                roles: sorted(&p.roles),
+                jurisdictions: sorted(&p.jurisdictions),
+                assignments: assignments
+                    .into_iter()
+                    .map(|a| crate::assignments::view(a, today))
+                    .collect(),
+                status_history: Vec::new(),
+            },
+        )
+    }
+
     pub(crate) async fn user_views(
         &self,
         conn: &mut Conn,
@@ -803,13 +835,17 @@ impl Cadre {
         if let Credential::Link { channel } = &p.credential {
             self.issue_link(tx, &p.row, channel).await?;
         }
-        store::replace_roles(tx, &p.row.id, &p.roles).await?;
-        store::replace_jurisdictions(tx, &p.row.id, &p.jurisdictions).await?;
+        store::add_roles(tx, &p.row.id, &p.roles).await?;
+        store::add_jurisdictions(tx, &p.row.id, &p.jurisdictions).await?;
+        let mut assignments = Vec::with_capacity(p.assignments.len());
         for draft in &p.assignments {
             let row = self.new_assignment_row(&p.row.id, draft.clone(), None);
             cadre_store::assignments::insert(tx, &row).await?;
+            assignments.push(row);
         }
-        let view = self.user_view(tx, p.row.clone()).await?;
+        // Built from what was just written rather than read back: a bulk job creates
+        // users by the thousand, and reading each back cost four statements.
+        let view = self.new_user_view(p, assignments);
         let mut after = serde_json::to_value(&view).unwrap_or_default();
         after["credential_method"] = serde_json::json!(credential_name(&p.credential));
         self.record_by(

@@ -269,6 +269,20 @@ pub async fn replace_jurisdictions(
     replace_links(conn, "user_jurisdictions", "boundary_code", user_id, codes).await
 }
 
+/// Links a new user to roles (no earlier links to remove).
+pub async fn add_roles(conn: &mut Conn, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
+    add_links(conn, "user_roles", "role_code", user_id, roles).await
+}
+
+/// Links a new user to boundaries (no earlier links to remove).
+pub async fn add_jurisdictions(
+    conn: &mut Conn,
+    user_id: &str,
+    codes: &[String],
+) -> Result<(), StoreError> {
+    add_links(conn, "user_jurisdictions", "boundary_code", user_id, codes).await
+}
+
 async fn replace_links(
     conn: &mut Conn,
     table: &str,
@@ -279,6 +293,16 @@ async fn replace_links(
     let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE user_id = "));
     sql.bind(user_id);
     sql.execute(conn).await?;
+    add_links(conn, table, column, user_id, values).await
+}
+
+async fn add_links(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    user_id: &str,
+    values: &[String],
+) -> Result<(), StoreError> {
     if values.is_empty() {
         return Ok(());
     }

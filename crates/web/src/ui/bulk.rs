@@ -273,7 +273,7 @@ fn job_page(
         })
         .collect();
     let page = JobPage {
-        f: Frame::of(&session),
+        f: Frame::of(session),
         operation: lang.t(&format!("bulk-operation-{}", job.operation)),
         status: lang.t(&format!("bulk-status-{}", job.status)),
         running: job.status == "queued" || job.status == "running",
