@@ -12,6 +12,7 @@ use cadre_store::campaigns::CampaignRow;
 use cadre_store::Conn;
 
 use crate::audit::Event;
+use crate::reference::Reference;
 use crate::users::Target;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
@@ -144,6 +145,7 @@ impl Cadre {
     pub(crate) async fn check_assignment(
         &self,
         conn: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         prefix: &str,
         campaign_code: &str,
@@ -154,7 +156,7 @@ impl Cadre {
         errors: &mut ValidationErrors,
     ) -> Result<Option<Draft>> {
         let field = |name: &str| format!("{prefix}{name}");
-        let Some(campaign) = cadre_store::campaigns::get(conn, campaign_code.trim()).await? else {
+        let Some(campaign) = reference.campaign(conn, campaign_code.trim()).await? else {
             errors.add(
                 field("campaign"),
                 "unknown_campaign",
@@ -171,13 +173,13 @@ impl Cadre {
                 "an assignment needs at least one boundary",
             );
         }
-        let covered: Vec<BoundaryPath> =
-            cadre_store::boundaries::get_many(conn, &campaign.boundaries)
-                .await?
-                .iter()
-                .map(|b| b.path())
-                .collect();
-        let found = cadre_store::boundaries::get_many(conn, &boundaries).await?;
+        let covered: Vec<BoundaryPath> = reference
+            .boundaries(conn, &campaign.boundaries)
+            .await?
+            .iter()
+            .map(|b| b.path())
+            .collect();
+        let found = reference.boundaries(conn, &boundaries).await?;
         for (i, code) in boundaries.iter().enumerate() {
             let f = field(&format!("boundaries[{i}]"));
             match found.iter().find(|b| &b.code == code) {
@@ -237,7 +239,7 @@ impl Cadre {
         }
         let roles = crate::users::dedupe(roles);
         let mut role_errors = ValidationErrors::new();
-        self.check_roles(conn, actor, &roles, &[], &mut role_errors)
+        self.check_roles(conn, reference, actor, &roles, &[], &mut role_errors)
             .await?;
         for e in role_errors.into_errors() {
             errors.add(field(&e.field), &e.code, e.message);
@@ -330,7 +332,7 @@ impl Cadre {
         actor.require(Action::UserAssign)?;
         let mut tx = self.db.begin().await?;
         let v = self
-            .create_assignment_in(&mut tx, actor, meta, user_id, input)
+            .create_assignment_in(&mut tx, &Reference::default(), actor, meta, user_id, input)
             .await?;
         tx.commit().await?;
         Ok(v)
@@ -340,6 +342,7 @@ impl Cadre {
     pub(crate) async fn create_assignment_in(
         &self,
         tx: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         meta: &RequestMeta,
         user_id: &str,
@@ -356,6 +359,7 @@ impl Cadre {
         let draft = self
             .check_assignment(
                 tx,
+                reference,
                 actor,
                 "",
                 &input.campaign,
@@ -437,6 +441,7 @@ impl Cadre {
         let draft = self
             .check_assignment(
                 &mut tx,
+                &Reference::default(),
                 actor,
                 "",
                 &old.campaign_code,
@@ -573,6 +578,7 @@ impl Cadre {
         let draft = self
             .check_assignment(
                 &mut tx,
+                &Reference::default(),
                 actor,
                 "",
                 &input.campaign,

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use cadre_domain::Action;
 use cadre_store::audit::{self as store, AuditQuery, AuditRow, AuditScope};
+use cadre_store::writer::Writer;
 use cadre_store::{Conn, Page};
 
 use crate::actor::{Actor, RequestMeta};
@@ -66,6 +67,18 @@ impl Cadre {
         meta: &RequestMeta,
         event: Event<'_>,
     ) -> Result<()> {
+        self.record_into(&mut Writer::Now(conn), actor, meta, event)
+            .await
+    }
+
+    /// Writes (or queues, with the rest of a bulk batch) one audit event.
+    pub(crate) async fn record_into(
+        &self,
+        writer: &mut Writer<'_>,
+        actor: Option<(&str, &str)>,
+        meta: &RequestMeta,
+        event: Event<'_>,
+    ) -> Result<()> {
         let row = AuditRow {
             id: uuid::Uuid::now_v7().to_string(),
             occurred_at: cadre_store::timestamp(self.clock.now()),
@@ -81,7 +94,7 @@ impl Cadre {
             client_addr: meta.client_addr.clone(),
             request_id: meta.request_id.clone(),
         };
-        store::insert(conn, &row).await?;
+        writer.insert(store::insertion(&row)).await?;
         Ok(())
     }
 

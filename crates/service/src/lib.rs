@@ -18,6 +18,7 @@ pub mod master_data;
 pub mod notify;
 pub mod password;
 pub mod preferences;
+mod reference;
 pub mod replacement;
 pub mod roles;
 pub mod settings;

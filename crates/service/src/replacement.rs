@@ -9,9 +9,11 @@ use utoipa::ToSchema;
 use cadre_domain::{Action, FieldError, ValidationErrors};
 use cadre_store::assignments::{self as assignment_store, AssignmentRow};
 use cadre_store::users::UserRow;
+use cadre_store::writer::Writer;
 use cadre_store::Conn;
 
 use crate::audit::Event;
+use crate::reference::Reference;
 use crate::status::{DeactivateRequest, Deactivation};
 use crate::users::{NewUser, PreparedUser, Target, UserView};
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
@@ -130,7 +132,7 @@ impl Cadre {
                     .await?;
                 let input = in_place_of((**input).clone(), &old.roles, &old.jurisdictions);
                 Some(
-                    self.prepare_user(&mut conn, actor, input)
+                    self.prepare_user(&mut conn, &Reference::default(), actor, input)
                         .await
                         .map_err(nested)?,
                 )
@@ -214,7 +216,7 @@ impl Cadre {
                 new.row.id
             }
             Successor::New(p) => {
-                self.insert_prepared(tx, actor, meta, p, 0)
+                self.insert_prepared(&mut Writer::Now(tx), actor, meta, p, 0)
                     .await
                     .map_err(|e| match e {
                         e if e.is_unique_on("username") => ServiceError::conflict(

@@ -15,11 +15,14 @@ use cadre_domain::{
 };
 use cadre_store::audit::AuditQuery;
 use cadre_store::users::{self as store, UserQuery, UserQueryAny, UserRow, UserSort};
+use cadre_store::writer::Writer;
 use cadre_store::{Conn, Page, StoreError};
 
 use crate::assignments::{AssignmentInput, AssignmentView};
 use crate::audit::{decode_cursor_raw, encode_cursor, AuditEventView, Event};
+use crate::credentials::links::Holder;
 use crate::password::generate_password;
+use crate::reference::Reference;
 use crate::status::StatusChangeView;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
@@ -556,12 +559,13 @@ impl Cadre {
     pub(crate) async fn check_roles(
         &self,
         conn: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         roles: &[String],
         already: &[String],
         errors: &mut ValidationErrors,
     ) -> Result<()> {
-        let known = cadre_store::roles::actions_of(conn, roles).await?;
+        let known = reference.role_actions(conn, roles).await?;
         let mut granted = Vec::new();
         for (i, role) in roles.iter().enumerate() {
             match known.get(role) {
@@ -589,11 +593,12 @@ impl Cadre {
     async fn check_jurisdictions(
         &self,
         conn: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         codes: &[String],
         errors: &mut ValidationErrors,
     ) -> Result<()> {
-        let found = cadre_store::boundaries::get_many(conn, codes).await?;
+        let found = reference.boundaries(conn, codes).await?;
         for (i, code) in codes.iter().enumerate() {
             let field = format!("jurisdictions[{i}]");
             match found.iter().find(|b| &b.code == code) {
@@ -622,13 +627,20 @@ impl Cadre {
         actor.require(Action::UserCreate)?;
         let mut prepared = {
             let mut conn = self.db.reader().await?;
-            self.prepare_user(&mut conn, actor, input).await?
+            self.prepare_user(&mut conn, &Reference::default(), actor, input)
+                .await?
         };
         // A generated username can collide with one created a moment ago; try again.
         for attempt in 0..5 {
             let mut tx = self.db.begin().await?;
             match self
-                .insert_prepared(&mut tx, actor, meta, &mut prepared, attempt)
+                .insert_prepared(
+                    &mut Writer::Now(&mut tx),
+                    actor,
+                    meta,
+                    &mut prepared,
+                    attempt,
+                )
                 .await
             {
                 Ok(user) => {
@@ -659,6 +671,7 @@ impl Cadre {
     pub(crate) async fn prepare_user(
         &self,
         conn: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         input: NewUser,
     ) -> Result<PreparedUser> {
@@ -707,9 +720,9 @@ impl Cadre {
                 .map(|u| u.into_string()),
             None => None,
         };
-        self.check_roles(conn, actor, &roles, &[], &mut errors)
+        self.check_roles(conn, reference, actor, &roles, &[], &mut errors)
             .await?;
-        self.check_jurisdictions(conn, actor, &jurisdictions, &mut errors)
+        self.check_jurisdictions(conn, reference, actor, &jurisdictions, &mut errors)
             .await?;
         let inputs: Vec<AssignmentInput> = input.assignments.clone().unwrap_or_default();
         if !inputs.is_empty() {
@@ -732,6 +745,7 @@ impl Cadre {
             if let Some(draft) = self
                 .check_assignment(
                     conn,
+                    reference,
                     actor,
                     &prefix,
                     &a.campaign,
@@ -814,11 +828,12 @@ impl Cadre {
         })
     }
 
-    /// Inserts a prepared user, its links and assignments, and the audit event, on `tx`;
-    /// the `attempt`-th free username is taken when none was given.
+    /// Inserts a prepared user, its links and assignments, and the audit event, through
+    /// `writer` (at once, or with the rest of a bulk batch); the `attempt`-th free
+    /// username is taken when none was given.
     pub(crate) async fn insert_prepared(
         &self,
-        tx: &mut Conn,
+        writer: &mut Writer<'_>,
         actor: &Actor,
         meta: &RequestMeta,
         p: &mut PreparedUser,
@@ -827,30 +842,32 @@ impl Cadre {
         p.row.username = match &p.explicit_username {
             Some(name) => name.clone(),
             None => {
-                self.next_free_username(tx, &p.row, p.username_hint.as_deref(), attempt)
+                self.next_free_username(writer, &p.row, p.username_hint.as_deref(), attempt)
                     .await?
             }
         };
-        store::insert(tx, &p.row).await?;
+        writer.insert(store::insertion(&p.row)).await?;
         if let Credential::Link { channel } = &p.credential {
-            self.issue_link(tx, &p.row, channel).await?;
+            self.issue_link(writer, &p.row, channel, Holder::New)
+                .await?;
         }
-        store::add_roles(tx, &p.row.id, &p.roles).await?;
-        store::add_jurisdictions(tx, &p.row.id, &p.jurisdictions).await?;
+        let mut rows = store::role_insertions(&p.row.id, &p.roles);
+        rows.extend(store::jurisdiction_insertions(&p.row.id, &p.jurisdictions));
         let mut assignments = Vec::with_capacity(p.assignments.len());
         for draft in &p.assignments {
             let row = self.new_assignment_row(&p.row.id, draft.clone(), None);
-            cadre_store::assignments::insert(tx, &row).await?;
+            rows.extend(cadre_store::assignments::insertions(&row));
             assignments.push(row);
         }
+        writer.insert_all(rows).await?;
         // Built from what was just written rather than read back: a bulk job creates
         // users by the thousand, and reading each back cost four statements.
         let view = self.new_user_view(p, assignments);
         let mut after = serde_json::to_value(&view).unwrap_or_default();
         after["credential_method"] = serde_json::json!(credential_name(&p.credential));
-        self.record_by(
-            tx,
-            actor,
+        self.record_into(
+            writer,
+            Some((&actor.user_id, &actor.username)),
             meta,
             Event::new("user.create")
                 .target("user", &p.row.id, &p.row.username)
@@ -888,7 +905,7 @@ impl Cadre {
     /// `maria.lopes2`…; formats with `{serial}` count from 1.
     async fn next_free_username(
         &self,
-        conn: &mut Conn,
+        writer: &mut Writer<'_>,
         row: &UserRow,
         boundary: Option<&str>,
         skip: u32,
@@ -922,10 +939,19 @@ impl Cadre {
         } else {
             base.clone()
         };
-        let taken: BTreeSet<String> = store::usernames_starting_with(conn, &stem)
+        let mut taken: BTreeSet<String> = store::usernames_starting_with(writer.conn(), &stem)
             .await?
             .into_iter()
             .collect();
+        // Users created earlier in the same bulk batch are not written yet.
+        if let Some(queue) = writer.queue() {
+            taken.extend(
+                queue
+                    .texts("users", "username")
+                    .filter(|u| u.starts_with(stem.as_str()))
+                    .map(str::to_owned),
+            );
+        }
         let mut skipped = 0;
         for n in 1..100_000u32 {
             let candidate = if format.has_serial() {
@@ -972,7 +998,7 @@ impl Cadre {
         }
         let mut conn = self.db.reader().await?;
         let username = self
-            .next_free_username(&mut conn, &row, boundary.as_deref(), 0)
+            .next_free_username(&mut Writer::Now(&mut conn), &row, boundary.as_deref(), 0)
             .await?;
         Ok(UsernameSuggestion { username })
     }
@@ -1012,7 +1038,17 @@ impl Cadre {
         let master = self.master_data().await?;
         let mut tx = self.db.begin().await?;
         let (after, _) = self
-            .update_user_in(&mut tx, actor, meta, id, if_match, patch, &master, errors)
+            .update_user_in(
+                &mut tx,
+                &Reference::default(),
+                actor,
+                meta,
+                id,
+                if_match,
+                patch,
+                &master,
+                errors,
+            )
             .await?;
         tx.commit().await?;
         Ok(after)
@@ -1024,6 +1060,7 @@ impl Cadre {
     pub(crate) async fn update_user_in(
         &self,
         tx: &mut Conn,
+        reference: &Reference,
         actor: &Actor,
         meta: &RequestMeta,
         id: &str,
@@ -1058,7 +1095,7 @@ impl Cadre {
             .map(dedupe)
             .unwrap_or_else(|| target.jurisdictions.clone());
         if patch.roles.is_some() {
-            self.check_roles(tx, actor, &roles, &target.roles, &mut errors)
+            self.check_roles(tx, reference, actor, &roles, &target.roles, &mut errors)
                 .await?;
             if target.roles.iter().any(|r| r == SYSTEM_ADMIN)
                 && !roles.iter().any(|r| r == SYSTEM_ADMIN)
@@ -1072,7 +1109,7 @@ impl Cadre {
             }
         }
         if patch.jurisdictions.is_some() {
-            self.check_jurisdictions(tx, actor, &jurisdictions, &mut errors)
+            self.check_jurisdictions(tx, reference, actor, &jurisdictions, &mut errors)
                 .await?;
             if !actor.scope.is_global() && jurisdictions.is_empty() {
                 errors.add(
@@ -1173,7 +1210,13 @@ impl Cadre {
         let mut tx = self.db.begin().await?;
         store::set_password(&mut tx, &target.row.id, hash.as_deref(), must_change, &now).await?;
         if let Credential::Link { channel } = &credential {
-            self.issue_link(&mut tx, &target.row, channel).await?;
+            self.issue_link(
+                &mut Writer::Now(&mut tx),
+                &target.row,
+                channel,
+                Holder::Existing,
+            )
+            .await?;
         }
         let ended = cadre_store::sessions::revoke_all_for_user(
             &mut tx,

@@ -13,6 +13,7 @@ use cadre_domain::BoundaryPath;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
+use crate::writer::{Insert, Writer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AssignmentRow {
@@ -104,30 +105,39 @@ pub async fn of_users(
     Ok(out)
 }
 
+/// The inserts of a new assignment and its boundary and role links.
+pub fn insertions(a: &AssignmentRow) -> Vec<Insert> {
+    let mut rows = vec![Insert::new("assignments")
+        .set("id", a.id.as_str())
+        .set("user_id", a.user_id.as_str())
+        .set("campaign_code", a.campaign_code.as_str())
+        .set("from_date", a.from_date.as_str())
+        .set("till_date", a.till_date.as_str())
+        .set("ended_on", a.ended_on.clone())
+        .set("end_reason", a.end_reason.clone())
+        .set("takes_over", a.takes_over.clone())
+        .set("created_at", a.created_at.as_str())
+        .set("updated_at", a.updated_at.as_str())];
+    rows.extend(link_insertions(a));
+    rows
+}
+
+fn link_insertions(a: &AssignmentRow) -> Vec<Insert> {
+    let boundaries = a.boundaries.iter().map(|code| {
+        Insert::new("assignment_boundaries")
+            .set("assignment_id", a.id.as_str())
+            .set("boundary_code", code.as_str())
+    });
+    let roles = a.roles.iter().map(|code| {
+        Insert::new("assignment_roles")
+            .set("assignment_id", a.id.as_str())
+            .set("role_code", code.as_str())
+    });
+    boundaries.chain(roles).collect()
+}
+
 pub async fn insert(conn: &mut Conn, a: &AssignmentRow) -> Result<(), StoreError> {
-    let mut sql = Sql::new(&format!("INSERT INTO assignments ({COLUMNS}) VALUES ("));
-    sql.bind(a.id.as_str())
-        .push(", ")
-        .bind(a.user_id.as_str())
-        .push(", ")
-        .bind(a.campaign_code.as_str())
-        .push(", ")
-        .bind(a.from_date.as_str())
-        .push(", ")
-        .bind(a.till_date.as_str())
-        .push(", ")
-        .bind(a.ended_on.clone())
-        .push(", ")
-        .bind(a.end_reason.clone())
-        .push(", ")
-        .bind(a.takes_over.clone())
-        .push(", ")
-        .bind(a.created_at.as_str())
-        .push(", ")
-        .bind(a.updated_at.as_str())
-        .push(")");
-    sql.execute(conn).await?;
-    replace_links(conn, &a.id, &a.boundaries, &a.roles).await
+    Writer::Now(conn).insert_all(insertions(a)).await
 }
 
 /// Writes dates, end and links of an existing assignment.
@@ -145,37 +155,16 @@ pub async fn update(conn: &mut Conn, a: &AssignmentRow) -> Result<(), StoreError
         .push(" WHERE id = ")
         .bind(a.id.as_str());
     sql.execute(conn).await?;
-    replace_links(conn, &a.id, &a.boundaries, &a.roles).await
+    replace_links(conn, a).await
 }
 
-async fn replace_links(
-    conn: &mut Conn,
-    id: &str,
-    boundaries: &[String],
-    roles: &[String],
-) -> Result<(), StoreError> {
-    for (table, column, values) in [
-        ("assignment_boundaries", "boundary_code", boundaries),
-        ("assignment_roles", "role_code", roles),
-    ] {
+async fn replace_links(conn: &mut Conn, a: &AssignmentRow) -> Result<(), StoreError> {
+    for table in ["assignment_boundaries", "assignment_roles"] {
         let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE assignment_id = "));
-        sql.bind(id);
-        sql.execute(conn).await?;
-        if values.is_empty() {
-            continue;
-        }
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO {table} (assignment_id, {column}) VALUES "
-        ));
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind(id).push(", ").bind(v.as_str()).push(")");
-        }
+        sql.bind(a.id.as_str());
         sql.execute(conn).await?;
     }
-    Ok(())
+    Writer::Now(conn).insert_all(link_insertions(a)).await
 }
 
 /// The boundaries of each user's assignments that are open on `today` (with paths).

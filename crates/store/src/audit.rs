@@ -8,6 +8,7 @@ use cadre_domain::BoundaryPath;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{int, opt_text, text, Page, Sql};
+use crate::writer::Insert;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditRow {
@@ -48,36 +49,22 @@ fn from_row(row: &AnyRow) -> Result<AuditRow, StoreError> {
     })
 }
 
-pub async fn insert(conn: &mut Conn, e: &AuditRow) -> Result<(), StoreError> {
-    let mut sql = Sql::new(&format!("INSERT INTO audit_events ({COLUMNS}) VALUES ("));
-    sql.bind(e.id.as_str())
-        .push(", ")
-        .bind(e.occurred_at.as_str())
-        .push(", ")
-        .bind(e.actor_id.clone())
-        .push(", ")
-        .bind(e.actor_username.clone())
-        .push(", ")
-        .bind(e.action.as_str())
-        .push(", ")
-        .bind(e.outcome.as_str())
-        .push(", ")
-        .bind(e.target_type.clone())
-        .push(", ")
-        .bind(e.target_id.clone())
-        .push(", ")
-        .bind(e.target_label.clone())
-        .push(", ")
-        .bind(e.before_json.clone())
-        .push(", ")
-        .bind(e.after_json.clone())
-        .push(", ")
-        .bind(e.client_addr.clone())
-        .push(", ")
-        .bind(e.request_id.clone())
-        .push(")");
-    sql.execute(conn).await?;
-    Ok(())
+/// The insert of one audit event.
+pub fn insertion(e: &AuditRow) -> Insert {
+    Insert::new("audit_events")
+        .set("id", e.id.as_str())
+        .set("occurred_at", e.occurred_at.as_str())
+        .set("actor_id", e.actor_id.clone())
+        .set("actor_username", e.actor_username.clone())
+        .set("action", e.action.as_str())
+        .set("outcome", e.outcome.as_str())
+        .set("target_type", e.target_type.clone())
+        .set("target_id", e.target_id.clone())
+        .set("target_label", e.target_label.clone())
+        .set("before_json", e.before_json.clone())
+        .set("after_json", e.after_json.clone())
+        .set("client_addr", e.client_addr.clone())
+        .set("request_id", e.request_id.clone())
 }
 
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
+use crate::writer::Insert;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {
@@ -35,28 +36,17 @@ fn from_row(row: &AnyRow) -> Result<LinkRow, StoreError> {
     })
 }
 
-pub async fn insert(conn: &mut Conn, link: &LinkRow) -> Result<(), StoreError> {
-    let mut sql = Sql::new(&format!(
-        "INSERT INTO credential_links ({COLUMNS}) VALUES ("
-    ));
-    sql.bind(link.id.as_str())
-        .push(", ")
-        .bind(link.user_id.as_str())
-        .push(", ")
-        .bind(link.token_hash.as_str())
-        .push(", ")
-        .bind(link.channel.as_str())
-        .push(", ")
-        .bind(link.created_at.as_str())
-        .push(", ")
-        .bind(link.expires_at.as_str())
-        .push(", ")
-        .bind(link.used_at.clone())
-        .push(", ")
-        .bind(link.revoked_at.clone())
-        .push(")");
-    sql.execute(conn).await?;
-    Ok(())
+/// The insert of a new link.
+pub fn insertion(link: &LinkRow) -> Insert {
+    Insert::new("credential_links")
+        .set("id", link.id.as_str())
+        .set("user_id", link.user_id.as_str())
+        .set("token_hash", link.token_hash.as_str())
+        .set("channel", link.channel.as_str())
+        .set("created_at", link.created_at.as_str())
+        .set("expires_at", link.expires_at.as_str())
+        .set("used_at", link.used_at.clone())
+        .set("revoked_at", link.revoked_at.clone())
 }
 
 /// Revokes every unused link of a user (a new one replaces them); returns how many.

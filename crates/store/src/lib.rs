@@ -29,6 +29,7 @@ pub mod status_changes;
 pub mod test_support;
 pub mod throttle;
 pub mod users;
+pub mod writer;
 
 pub use db::{Backend, Conn, Db, Tx};
 pub use error::StoreError;

@@ -6,6 +6,7 @@
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::Sql;
+use crate::writer::Insert;
 
 /// Delivery states, stored as text.
 pub const PENDING: &str = "pending";
@@ -31,34 +32,23 @@ pub struct NewMessage {
 
 /// Inserts a message unless one with the same idempotency key exists; returns whether
 /// a row was written.
-pub async fn insert(conn: &mut Conn, m: &NewMessage) -> Result<bool, StoreError> {
-    let mut sql = Sql::new(
-        "INSERT INTO outbox (id, idempotency_key, user_id, channel, recipient, template, \
-         language, params, status, attempts, next_attempt_at, created_at) VALUES (",
-    );
-    sql.bind(m.id.as_str())
-        .push(", ")
-        .bind(m.idempotency_key.as_str())
-        .push(", ")
-        .bind(m.user_id.clone())
-        .push(", ")
-        .bind(m.channel.as_str())
-        .push(", ")
-        .bind(m.recipient.as_str())
-        .push(", ")
-        .bind(m.template.as_str())
-        .push(", ")
-        .bind(m.language.as_str())
-        .push(", ")
-        .bind(m.params.as_str())
-        .push(", ")
-        .bind(m.status.as_str())
-        .push(", 0, ")
-        .bind(m.created_at.as_str())
-        .push(", ")
-        .bind(m.created_at.as_str())
-        .push(") ON CONFLICT (idempotency_key) DO NOTHING");
-    Ok(sql.execute(conn).await? > 0)
+/// The insert of a new message; a message whose idempotency key is already in the
+/// outbox is skipped.
+pub fn insertion(m: &NewMessage) -> Insert {
+    Insert::new("outbox")
+        .set("id", m.id.as_str())
+        .set("idempotency_key", m.idempotency_key.as_str())
+        .set("user_id", m.user_id.clone())
+        .set("channel", m.channel.as_str())
+        .set("recipient", m.recipient.as_str())
+        .set("template", m.template.as_str())
+        .set("language", m.language.as_str())
+        .set("params", m.params.as_str())
+        .set("status", m.status.as_str())
+        .set("attempts", 0i64)
+        .set("next_attempt_at", m.created_at.as_str())
+        .set("created_at", m.created_at.as_str())
+        .skip_if_exists("idempotency_key")
 }
 
 /// A stored message, as the worker and the status views read it.

@@ -129,6 +129,11 @@ impl Sql {
         &self.text
     }
 
+    /// The bound values, in placeholder order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
     pub fn arguments(&self) -> Result<AnyArguments<'static>, StoreError> {
         let mut args = AnyArguments::default();
         for value in &self.values {

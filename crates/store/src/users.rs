@@ -10,6 +10,7 @@ use crate::boundaries::push_path_in_subtrees;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{boolean, int, opt_text, text, Page, Sql};
+use crate::writer::{Insert, Writer};
 
 /// One row of `users`, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -97,7 +98,7 @@ fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
 
 /// Binds the person and administrative columns in `COLUMNS` order from `first_name`
 /// to `department`, shared by insert and update.
-fn bind_person(sql: &mut Sql, u: &UserRow, mut separator: impl FnMut(&mut Sql, &str)) {
+fn bind_person(sql: &mut Sql, u: &UserRow, mut separator: impl FnMut(&mut Sql, &'static str)) {
     let fields: [(&str, Option<String>); 13] = [
         ("first_name", u.first_name.clone()),
         ("last_name", u.last_name.clone()),
@@ -123,42 +124,27 @@ fn bind_person(sql: &mut Sql, u: &UserRow, mut separator: impl FnMut(&mut Sql, &
     sql.bind(u.name_folded());
 }
 
-pub async fn insert(conn: &mut Conn, u: &UserRow) -> Result<(), StoreError> {
-    let mut columns = Sql::new("INSERT INTO users (id, username, status, profile_complete, version, password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at");
-    let mut values = Sql::new(") VALUES (");
-    values
-        .bind(u.id.as_str())
-        .push(", ")
-        .bind(u.username.as_str())
-        .push(", ")
-        .bind(u.status.as_str())
-        .push(", ")
-        .bind(u.profile_complete)
-        .push(", ")
-        .bind(u.version)
-        .push(", ")
-        .bind(u.password_hash.clone())
-        .push(", ")
-        .bind(u.must_change_password)
-        .push(", ")
-        .bind(u.password_changed_at.clone())
-        .push(", ")
-        .bind(u.created_by.clone())
-        .push(", ")
-        .bind(u.created_at.as_str())
-        .push(", ")
-        .bind(u.updated_at.as_str());
-    let mut names = Vec::new();
-    bind_person(&mut values, u, |sql, column| {
-        sql.push(", ");
-        names.push(column.to_owned());
-    });
-    for name in &names {
-        columns.push(", ").push(name);
+/// The insert of a new user.
+pub fn insertion(u: &UserRow) -> Insert {
+    let mut row = Insert::new("users")
+        .set("id", u.id.as_str())
+        .set("username", u.username.as_str())
+        .set("status", u.status.as_str())
+        .set("profile_complete", u.profile_complete)
+        .set("version", u.version)
+        .set("password_hash", u.password_hash.clone())
+        .set("must_change_password", u.must_change_password)
+        .set("password_changed_at", u.password_changed_at.clone())
+        .set("created_by", u.created_by.clone())
+        .set("created_at", u.created_at.as_str())
+        .set("updated_at", u.updated_at.as_str());
+    let mut person = Sql::default();
+    let mut columns = Vec::new();
+    bind_person(&mut person, u, |_, column| columns.push(column));
+    for (column, value) in columns.into_iter().zip(person.into_values()) {
+        row = row.set(column, value);
     }
-    columns.append(&values).push(")");
-    columns.execute(conn).await?;
-    Ok(())
+    row
 }
 
 /// Writes the person data, status and completeness of `u` if its stored version is
@@ -270,55 +256,45 @@ pub async fn replace_jurisdictions(
 }
 
 /// Links a new user to roles (no earlier links to remove).
-pub async fn add_roles(conn: &mut Conn, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
-    add_links(conn, "user_roles", "role_code", user_id, roles).await
+/// The inserts linking a new user to its roles (no earlier links to remove).
+pub fn role_insertions(user_id: &str, roles: &[String]) -> Vec<Insert> {
+    link_insertions("user_roles", "role_code", user_id, roles)
 }
 
-/// Links a new user to boundaries (no earlier links to remove).
-pub async fn add_jurisdictions(
-    conn: &mut Conn,
+/// The inserts linking a new user to boundaries (no earlier links to remove).
+pub fn jurisdiction_insertions(user_id: &str, codes: &[String]) -> Vec<Insert> {
+    link_insertions("user_jurisdictions", "boundary_code", user_id, codes)
+}
+
+fn link_insertions(
+    table: &'static str,
+    column: &'static str,
     user_id: &str,
-    codes: &[String],
-) -> Result<(), StoreError> {
-    add_links(conn, "user_jurisdictions", "boundary_code", user_id, codes).await
+    values: &[String],
+) -> Vec<Insert> {
+    values
+        .iter()
+        .map(|value| {
+            Insert::new(table)
+                .set("user_id", user_id)
+                .set(column, value.as_str())
+        })
+        .collect()
 }
 
 async fn replace_links(
     conn: &mut Conn,
-    table: &str,
-    column: &str,
+    table: &'static str,
+    column: &'static str,
     user_id: &str,
     values: &[String],
 ) -> Result<(), StoreError> {
     let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE user_id = "));
     sql.bind(user_id);
     sql.execute(conn).await?;
-    add_links(conn, table, column, user_id, values).await
-}
-
-async fn add_links(
-    conn: &mut Conn,
-    table: &str,
-    column: &str,
-    user_id: &str,
-    values: &[String],
-) -> Result<(), StoreError> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new(&format!("INSERT INTO {table} (user_id, {column}) VALUES "));
-    for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(")
-            .bind(user_id)
-            .push(", ")
-            .bind(value.as_str())
-            .push(")");
-    }
-    sql.execute(conn).await?;
-    Ok(())
+    Writer::Now(conn)
+        .insert_all(link_insertions(table, column, user_id, values))
+        .await
 }
 
 /// The role codes of each user, sorted.

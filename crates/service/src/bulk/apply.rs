@@ -6,11 +6,15 @@ use cadre_domain::bulk::{BulkRow, Column};
 use cadre_domain::MobileNumber;
 use cadre_store::bulk_jobs::{self as store, RowOutcome};
 use cadre_store::users as user_store;
+use cadre_store::users::UserRow;
+use cadre_store::writer::{InsertQueue, Writer};
 use cadre_store::Conn;
 
 use super::slips::{seal, BatchPasswords, Slip};
 use super::{failed_outcome, CredentialMode, JobRun, Operation, RowError};
 use crate::assignments::AssignmentInput;
+use crate::credentials::links::Holder;
+use crate::reference::Reference;
 use crate::replacement::{check_replaceable, in_place_of, Successor};
 use crate::status::DeactivateRequest;
 use crate::users::{Credential, NewUser, PreparedUser, Target, UserPatch};
@@ -137,13 +141,14 @@ fn patch(row: &BulkRow) -> UserPatch {
     }
 }
 
-/// A user a row has just created, as its credential hand-off needs it.
-struct Created<'a> {
-    id: &'a str,
-    username: &'a str,
-    first_name: Option<&'a str>,
-    last_name: Option<&'a str>,
-    mobile_number: Option<&'a str>,
+/// What the rows of one batch share: the passwords hashed before its transaction
+/// opened, the reference data its rows have read, and the inserts of the users they
+/// created, written together before the batch commits.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(crate) passwords: BatchPasswords,
+    pub(crate) reference: Reference,
+    pub(crate) inserts: InsertQueue,
 }
 
 fn outcome(row: &BulkRow, status: &str, username: &str, user_id: &str) -> RowOutcome {
@@ -175,7 +180,7 @@ impl Cadre {
         tx: &mut Conn,
         run: &JobRun<'_>,
         row: &BulkRow,
-        passwords: &mut BatchPasswords,
+        batch: &mut Batch,
     ) -> Result<RowOutcome> {
         if let Some(errors) = run.file_errors.get(&row.row_no) {
             return Ok(failed_outcome(row, errors.clone()));
@@ -185,11 +190,11 @@ impl Cadre {
             ..RequestMeta::default()
         };
         let applied = match run.operation {
-            Operation::Create => self.create_row(tx, run, &meta, row, passwords).await,
-            Operation::Upsert => self.upsert_row(tx, run, &meta, row, passwords).await,
+            Operation::Create => self.create_row(tx, run, &meta, row, batch).await,
+            Operation::Upsert => self.upsert_row(tx, run, &meta, row, batch).await,
             Operation::Deactivate => self.deactivate_row(tx, run, &meta, row).await,
-            Operation::Assign => self.assign_row(tx, run, &meta, row).await,
-            Operation::Replace => self.replace_row(tx, run, &meta, row, passwords).await,
+            Operation::Assign => self.assign_row(tx, run, &meta, row, batch).await,
+            Operation::Replace => self.replace_row(tx, run, &meta, row, batch).await,
         };
         match applied {
             Ok(outcome) => Ok(outcome),
@@ -204,7 +209,7 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
-        passwords: &mut BatchPasswords,
+        batch: &mut Batch,
     ) -> Result<RowOutcome> {
         // Checked here rather than left to the unique index: on PostgreSQL a failed
         // statement would abort the whole batch's transaction.
@@ -217,26 +222,25 @@ impl Cadre {
                 ));
             }
         }
-        let mut prepared = self.prepare_user(tx, run.actor, new_user(row)).await?;
+        let mut prepared = self
+            .prepare_user(tx, &batch.reference, run.actor, new_user(row))
+            .await?;
         if run.dry_run {
             return Ok(valid_new_user(row, prepared.explicit_username.clone()));
         }
         let password = self
-            .give_password(run, row, &mut prepared, passwords)
+            .give_password(run, row, &mut prepared, &mut batch.passwords)
             .await?;
+        // In-file duplicates are refused before any row runs, so no later row of the
+        // batch needs to read what this one writes (usernames aside, which the writer
+        // lends to the username check).
+        let mut writer = Writer::Queued(tx, &mut batch.inserts);
         let view = self
-            .insert_prepared(tx, run.actor, meta, &mut prepared, 0)
+            .insert_prepared(&mut writer, run.actor, meta, &mut prepared, 0)
             .await?;
         let mut o = outcome(row, "created", &view.username, &view.id);
-        let created = Created {
-            id: &view.id,
-            username: &view.username,
-            first_name: view.first_name.as_deref(),
-            last_name: view.last_name.as_deref(),
-            mobile_number: view.mobile_number.as_deref(),
-        };
         o.credential = Some(
-            self.hand_off_credential(tx, run, row, &created, password)
+            self.hand_off_credential(&mut writer, run, row, &prepared.row, password)
                 .await?
                 .into(),
         );
@@ -266,38 +270,33 @@ impl Cadre {
 
     /// Issues the activation link of a created user, by SMS, in the batch's
     /// transaction: the link and its message commit with the user or not at all.
-    pub(crate) async fn hand_off_activation_link(
+    async fn hand_off_activation_link(
         &self,
-        tx: &mut Conn,
-        user_id: &str,
-        mobile_number: Option<&str>,
+        writer: &mut Writer<'_>,
+        user: &UserRow,
     ) -> Result<&'static str> {
-        if mobile_number.is_none() {
+        if user.mobile_number.is_none() {
             return Ok("none");
         }
-        let user = cadre_store::users::get_by_id(tx, user_id)
-            .await?
-            .ok_or(crate::ServiceError::NotFound)?;
-        self.issue_link(tx, &user, "sms").await?;
+        self.issue_link(writer, user, "sms", Holder::New).await?;
         Ok("link_queued")
     }
 
     async fn hand_off_credential(
         &self,
-        tx: &mut Conn,
+        writer: &mut Writer<'_>,
         run: &JobRun<'_>,
         row: &BulkRow,
-        user: &Created<'_>,
+        user: &UserRow,
         password: Option<String>,
     ) -> Result<&'static str> {
         match (run.credential, run.slip_key, password) {
-            (CredentialMode::Link, _, _) => {
-                self.hand_off_activation_link(tx, user.id, user.mobile_number)
-                    .await
-            }
+            (CredentialMode::Link, _, _) => self.hand_off_activation_link(writer, user).await,
             (CredentialMode::Generate, Some(key), Some(password)) => {
-                let (link, link_expires_at) = self.issue_printed_link(tx, user.id).await?;
-                let name = [user.first_name, user.last_name]
+                let (link, link_expires_at) = self
+                    .issue_printed_link(writer, &user.id, Holder::New)
+                    .await?;
+                let name = [user.first_name.as_deref(), user.last_name.as_deref()]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
@@ -305,13 +304,18 @@ impl Cadre {
                 let slip = Slip {
                     row: row.row_no,
                     name,
-                    username: user.username.to_owned(),
+                    username: user.username.clone(),
                     password,
                     link,
                     link_expires_at,
                 };
-                cadre_store::bulk_slips::insert(tx, run.job_id, row.row_no, &seal(key, &slip)?)
-                    .await?;
+                cadre_store::bulk_slips::insert(
+                    writer.conn(),
+                    run.job_id,
+                    row.row_no,
+                    &seal(key, &slip)?,
+                )
+                .await?;
                 Ok("slip")
             }
             _ => Ok("none"),
@@ -350,10 +354,10 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
-        passwords: &mut BatchPasswords,
+        batch: &mut Batch,
     ) -> Result<RowOutcome> {
         let Some(id) = self.match_existing(tx, row).await? else {
-            return self.create_row(tx, run, meta, row, passwords).await;
+            return self.create_row(tx, run, meta, row, batch).await;
         };
         if run.dry_run {
             let target = self.load_target(tx, run.actor, &id, Target::Modify).await?;
@@ -363,6 +367,7 @@ impl Cadre {
         let (view, changed) = self
             .update_user_in(
                 tx,
+                &batch.reference,
                 run.actor,
                 meta,
                 &id,
@@ -379,7 +384,7 @@ impl Cadre {
                 .iter()
                 .any(|a| a.campaign == input.campaign && a.status != "ended");
             if !assigned {
-                self.create_assignment_in(tx, run.actor, meta, &view.id, input)
+                self.create_assignment_in(tx, &batch.reference, run.actor, meta, &view.id, input)
                     .await?;
                 status = "updated";
             }
@@ -442,6 +447,7 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
+        batch: &Batch,
     ) -> Result<RowOutcome> {
         let user = match row.get(Column::Username) {
             Some(username) => user_store::get_by_username(tx, username)
@@ -465,6 +471,7 @@ impl Cadre {
             let mut errors = cadre_domain::ValidationErrors::new();
             self.check_assignment(
                 tx,
+                &batch.reference,
                 run.actor,
                 "",
                 &input.campaign,
@@ -478,7 +485,7 @@ impl Cadre {
             errors.into_result()?;
             return Ok(outcome(row, "valid", &target.row.username, &target.row.id));
         }
-        self.create_assignment_in(tx, run.actor, meta, &user.id, input)
+        self.create_assignment_in(tx, &batch.reference, run.actor, meta, &user.id, input)
             .await?;
         Ok(outcome(row, "assigned", &user.username, &user.id))
     }
@@ -492,7 +499,7 @@ impl Cadre {
         run: &JobRun<'_>,
         meta: &RequestMeta,
         row: &BulkRow,
-        passwords: &mut BatchPasswords,
+        batch: &mut Batch,
     ) -> Result<RowOutcome> {
         let old_username = row.get(Column::Replaces).ok_or_else(|| {
             ServiceError::invalid(
@@ -531,12 +538,14 @@ impl Cadre {
             })
             .await?;
         let input = in_place_of(new_user(row), &old.roles, &old.jurisdictions);
-        let mut prepared = self.prepare_user(tx, run.actor, input).await?;
+        let mut prepared = self
+            .prepare_user(tx, &batch.reference, run.actor, input)
+            .await?;
         if run.dry_run {
             return Ok(valid_new_user(row, prepared.explicit_username.clone()));
         }
         let password = self
-            .give_password(run, row, &mut prepared, passwords)
+            .give_password(run, row, &mut prepared, &mut batch.passwords)
             .await?;
         let (_, new_row) = self
             .replace_in(
@@ -550,15 +559,8 @@ impl Cadre {
             )
             .await?;
         let mut o = outcome(row, "replaced", &new_row.username, &new_row.id);
-        let created = Created {
-            id: &new_row.id,
-            username: &new_row.username,
-            first_name: new_row.first_name.as_deref(),
-            last_name: new_row.last_name.as_deref(),
-            mobile_number: new_row.mobile_number.as_deref(),
-        };
         o.credential = Some(
-            self.hand_off_credential(tx, run, row, &created, password)
+            self.hand_off_credential(&mut Writer::Now(tx), run, row, &new_row, password)
                 .await?
                 .into(),
         );

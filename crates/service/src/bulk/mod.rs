@@ -90,7 +90,7 @@ impl Operation {
 /// How users created by a job get a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialMode {
-    /// An activation link (the default); see [`Cadre::hand_off_activation_link`].
+    /// An activation link (the default); issued as each user is created.
     Link,
     /// No credential yet.
     None,
@@ -641,11 +641,11 @@ impl Cadre {
         }
     }
 
-    async fn try_batch(&self, run: &JobRun<'_>, batch: &[BulkRow]) -> Result<bool> {
+    async fn try_batch(&self, run: &JobRun<'_>, rows: &[BulkRow]) -> Result<bool> {
         // Passwords are hashed before the transaction opens, on every core.
-        let mut passwords = match (run.slip_key, run.operation) {
+        let passwords = match (run.slip_key, run.operation) {
             (Some(_), Operation::Create | Operation::Replace) => {
-                let rows = batch
+                let rows = rows
                     .iter()
                     .map(|row| row.row_no)
                     .filter(|row| !run.file_errors.contains_key(row))
@@ -660,10 +660,15 @@ impl Cadre {
         if !store::renew_lease(&mut tx, run.job_id, &run.lease.owner, &run.lease.until()).await? {
             return Ok(false);
         }
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for row in batch {
-            outcomes.push(self.apply_row(&mut tx, run, row, &mut passwords).await?);
+        let mut batch = apply::Batch {
+            passwords,
+            ..apply::Batch::default()
+        };
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            outcomes.push(self.apply_row(&mut tx, run, row, &mut batch).await?);
         }
+        batch.inserts.flush(&mut tx).await?;
         store::insert_outcomes(&mut tx, run.job_id, &outcomes).await?;
         if !store::advance(
             &mut tx,

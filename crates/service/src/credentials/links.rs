@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use cadre_domain::FieldError;
 use cadre_store::credential_links::{self, LinkRow};
 use cadre_store::users::{self as user_store, UserRow};
-use cadre_store::Conn;
+use cadre_store::writer::Writer;
 
 use crate::audit::Event;
 use crate::auth::LoginResponse;
@@ -47,6 +47,15 @@ pub fn channel_problem(user: &UserRow, channel: &str) -> Option<FieldError> {
     }
 }
 
+/// Whom a link is issued to. A user created in the same transaction has no earlier
+/// links to revoke and no chosen language to look up: two statements saved per user in
+/// a bulk job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    New,
+    Existing,
+}
+
 fn channel_of(name: &str) -> Result<Channel> {
     match name {
         "sms" => Ok(Channel::Sms),
@@ -60,13 +69,14 @@ fn channel_of(name: &str) -> Result<Channel> {
 }
 
 impl Cadre {
-    /// Issues a new link for `user` on `tx`, revoking any earlier unused one, and
-    /// queues the message in the same transaction.
+    /// Issues a new link for `user` (revoking any earlier unused one) and queues the
+    /// message, both in the caller's transaction.
     pub(crate) async fn issue_link(
         &self,
-        tx: &mut Conn,
+        writer: &mut Writer<'_>,
         user: &UserRow,
         channel: &str,
+        holder: Holder,
     ) -> Result<()> {
         if let Some(problem) = channel_problem(user, channel) {
             return Err(problem.into());
@@ -77,12 +87,17 @@ impl Cadre {
             Channel::Email => user.email.clone(),
         }
         .unwrap_or_default();
-        let (link, url) = self.store_new_link(tx, &user.id, channel).await?;
-        let now = self.clock.now();
-        let language = self.message_language(tx, &user.id).await?;
-        notify::enqueue(
-            tx,
-            now,
+        let (link, url) = self
+            .store_new_link(writer, &user.id, channel, holder)
+            .await?;
+        let language = match holder {
+            // Nobody has chosen a language for a user who did not exist a moment ago.
+            Holder::New => self.settings.notifications.default_language.clone(),
+            Holder::Existing => self.message_language(writer.conn(), &user.id).await?,
+        };
+        notify::enqueue_into(
+            writer,
+            self.clock.now(),
             &Outbound {
                 user_id: Some(user.id.clone()),
                 channel: channel_kind,
@@ -97,17 +112,19 @@ impl Cadre {
                 idempotency_key: format!("credential-link:{}", link.id),
             },
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A link to be printed on a slip sheet rather than sent: its address and expiry.
     pub(crate) async fn issue_printed_link(
         &self,
-        tx: &mut Conn,
+        writer: &mut Writer<'_>,
         user_id: &str,
+        holder: Holder,
     ) -> Result<(String, String)> {
-        let (link, url) = self.store_new_link(tx, user_id, "print").await?;
+        let (link, url) = self
+            .store_new_link(writer, user_id, "print", holder)
+            .await?;
         Ok((url, link.expires_at))
     }
 
@@ -115,13 +132,16 @@ impl Cadre {
     /// with the address that carries its token, which exists nowhere else.
     async fn store_new_link(
         &self,
-        tx: &mut Conn,
+        writer: &mut Writer<'_>,
         user_id: &str,
         channel: &str,
+        holder: Holder,
     ) -> Result<(LinkRow, String)> {
         let now = self.clock.now();
         let now_s = cadre_store::timestamp(now);
-        credential_links::revoke_open_for_user(tx, user_id, &now_s).await?;
+        if holder == Holder::Existing {
+            credential_links::revoke_open_for_user(writer.conn(), user_id, &now_s).await?;
+        }
         let token = new_token();
         let expires = now + chrono::Duration::hours(self.settings.credentials.link_hours);
         let link = LinkRow {
@@ -134,7 +154,7 @@ impl Cadre {
             used_at: None,
             revoked_at: None,
         };
-        credential_links::insert(tx, &link).await?;
+        writer.insert(credential_links::insertion(&link)).await?;
         let url = format!(
             "{}/login/link/{token}",
             self.settings.credentials.public_url.trim_end_matches('/')

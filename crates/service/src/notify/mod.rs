@@ -9,6 +9,7 @@ pub mod status;
 pub mod texts;
 pub mod worker;
 
+use cadre_store::writer::Writer;
 use cadre_store::{outbox, Conn};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -64,7 +65,25 @@ pub struct Outbound {
 /// Queues a message on the caller's connection (normally inside its transaction).
 /// Returns whether a new message was written.
 pub async fn enqueue(conn: &mut Conn, now: DateTime<Utc>, message: &Outbound) -> Result<bool> {
-    let row = outbox::NewMessage {
+    Ok(outbox::insertion(&new_message(now, message))
+        .execute(conn)
+        .await?
+        > 0)
+}
+
+/// Queues a message with the rest of a unit of work's inserts (see [`Writer`]).
+pub async fn enqueue_into(
+    writer: &mut Writer<'_>,
+    now: DateTime<Utc>,
+    message: &Outbound,
+) -> Result<()> {
+    Ok(writer
+        .insert(outbox::insertion(&new_message(now, message)))
+        .await?)
+}
+
+fn new_message(now: DateTime<Utc>, message: &Outbound) -> outbox::NewMessage {
+    outbox::NewMessage {
         id: uuid::Uuid::now_v7().to_string(),
         idempotency_key: message.idempotency_key.clone(),
         user_id: message.user_id.clone(),
@@ -75,8 +94,7 @@ pub async fn enqueue(conn: &mut Conn, now: DateTime<Utc>, message: &Outbound) ->
         params: message.params.to_string(),
         status: outbox::PENDING.to_string(),
         created_at: cadre_store::timestamp(now),
-    };
-    Ok(outbox::insert(conn, &row).await?)
+    }
 }
 
 impl crate::Cadre {
