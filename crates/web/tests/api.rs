@@ -11,6 +11,8 @@ mod credentials;
 mod documents;
 #[path = "api/export.rs"]
 mod export;
+#[path = "api/hostile.rs"]
+mod hostile;
 #[path = "api/notifications.rs"]
 mod notifications;
 mod support;

@@ -56,6 +56,27 @@ fn multipart_error(error: MultipartError) -> ApiError {
     }
 }
 
+/// The client's name for the file, kept only as a label of the job: it never becomes a
+/// path. Control and bidirectional-override characters are dropped, since they could
+/// hide or reorder what the job page and the audit log show.
+pub(crate) fn upload_name(sent: Option<&str>) -> String {
+    let kept: String = sent
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect();
+    match kept.trim() {
+        "" => "upload".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// Bidirectional overrides and isolates are not control characters to Rust, but they
+/// make `users\u{202E}vsc.exe` read as `usersexe.csv`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn boolean(field: &str, value: &str) -> Result<bool, ApiError> {
     match value.trim() {
         "" | "false" | "0" | "no" | "off" => Ok(false),
@@ -81,7 +102,7 @@ async fn read_form(
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "file" => {
-                job.file_name = field.file_name().unwrap_or("upload").to_owned();
+                job.file_name = upload_name(field.file_name());
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     if job.content.len() + chunk.len() > MAX_FILE_BYTES {
                         return Err(too_large());
@@ -337,4 +358,19 @@ pub(crate) fn slip_response(bytes: Vec<u8>, format: SlipFormat) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_name;
+
+    #[test]
+    fn upload_names_lose_what_could_hide_or_reorder_them() {
+        assert_eq!(upload_name(Some("users.csv")), "users.csv");
+        assert_eq!(upload_name(Some("../../etc/passwd")), "../../etc/passwd");
+        assert_eq!(upload_name(Some("a\tb\u{85}c.csv")), "abc.csv");
+        assert_eq!(upload_name(Some("users\u{202E}vsc.exe")), "usersvsc.exe");
+        assert_eq!(upload_name(Some(" \u{2066}\t ")), "upload");
+        assert_eq!(upload_name(None), "upload");
+    }
 }

@@ -152,7 +152,7 @@ async fn read_form(
     while let Some(field) = parts.next_field().await.ok()? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
-            job.file_name = field.file_name().unwrap_or("upload").to_owned();
+            job.file_name = crate::api::bulk::upload_name(field.file_name());
             job.content = field.bytes().await.ok()?.to_vec();
             continue;
         }

@@ -1,15 +1,10 @@
 //! Campaigns, assignments, deactivation, replacement and staffing history.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{TestApp, World, PASSWORD};
-
-fn day(app: &TestApp, offset: i64) -> String {
-    use cadre_service::Clock;
-    (app.clock.now().date_naive() + Duration::days(offset)).to_string()
-}
+use crate::support::{day, TestApp, World, PASSWORD};
 
 /// The world plus a campaign over both provinces running from 10 days ago to 50 days ahead.
 async fn with_campaign() -> World {

@@ -1,14 +1,13 @@
 //! The administration pages over HTTP: roles, master data, boundaries, campaigns, the
 //! audit log and the dashboard, signed in with a session cookie, posting plain forms.
 
-use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use cadre_service::{Actor, Clock};
+use cadre_service::Actor;
 use cadre_web::ui::session::csrf_for;
 
-use crate::support::World;
+use crate::support::{day, World};
 
 struct Page {
     status: StatusCode,
@@ -101,10 +100,6 @@ fn fragment<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     let rest = &body[from..];
     let to = rest.find(end).map_or(rest.len(), |i| i + end.len());
     &rest[..to]
-}
-
-fn day(w: &World, offset: i64) -> String {
-    (w.app.clock.now().date_naive() + Duration::days(offset)).to_string()
 }
 
 #[tokio::test]
@@ -359,7 +354,7 @@ async fn campaigns_are_created_through_the_form_and_show_their_coverage() {
         get(&w, &w.helpdesk, "/campaigns/new").await.status,
         StatusCode::FORBIDDEN
     );
-    let (start, end) = (day(&w, -10), day(&w, 50));
+    let (start, end) = (day(&w.app, -10), day(&w.app, 50));
     let bad = post(
         &w,
         &w.admin,
@@ -450,7 +445,7 @@ async fn the_audit_log_is_filtered_and_paged() {
     assert!(roles.body.contains("CLERK (role)"));
     let by_target = get(&w, &w.admin, "/audit?target=CLERK&actor=admin").await;
     assert!(by_target.body.contains("One event"));
-    let today = day(&w, 0);
+    let today = day(&w.app, 0);
     let dated = get(
         &w,
         &w.admin,
@@ -458,7 +453,7 @@ async fn the_audit_log_is_filtered_and_paged() {
     )
     .await;
     assert!(dated.body.contains("One event"), "the 'to' day is included");
-    let later = get(&w, &w.admin, &format!("/audit?from={}", day(&w, 1))).await;
+    let later = get(&w, &w.admin, &format!("/audit?from={}", day(&w.app, 1))).await;
     assert!(later.body.contains("No events"));
     let wrong = get(&w, &w.admin, "/audit?from=2026-13-40").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -510,7 +505,7 @@ async fn the_dashboard_draws_bars_with_the_numbers_in_tables() {
             "/api/v1/campaigns",
             &w.admin,
             json!({"code": "LLIN-2026", "name": "LLIN 2026", "type": "LLIN",
-                   "start_date": day(&w, -10), "end_date": day(&w, 50), "boundaries": ["TETE", "NIASSA"]}),
+                   "start_date": day(&w.app, -10), "end_date": day(&w.app, 50), "boundaries": ["TETE", "NIASSA"]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);

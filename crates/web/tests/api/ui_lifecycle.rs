@@ -1,110 +1,13 @@
 //! The lifecycle pages over HTTP: deactivate, reactivate, replace and assign through
 //! plain forms, as a browser without JavaScript sends them.
 
-use chrono::Duration;
 use reqwest::multipart::{Form, Part};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestApp, World};
+use crate::support::{day, Browser, World};
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
-
-struct Page {
-    status: StatusCode,
-    location: String,
-    html: String,
-}
-
-/// A browser: the session cookie, no redirects followed, optionally a language.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp, token: &str, lang: Option<&str>) -> Self {
-        let mut cookie = format!("cadre_session={token}");
-        if let Some(lang) = lang {
-            cookie.push_str(&format!("; cadre_lang={lang}"));
-        }
-        Self {
-            client: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-            cookie,
-            csrf: cadre_web::ui::session::csrf_for(token),
-        }
-    }
-
-    async fn read(response: reqwest::Response) -> Page {
-        let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Page {
-            status,
-            location,
-            html: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Self::read(
-            self.client
-                .get(format!("{}{path}", self.base))
-                .header("cookie", &self.cookie)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// Posts an urlencoded form; `_csrf` is added unless `with_csrf` is false.
-    async fn post(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
-        let mut all: Vec<(&str, &str)> = Vec::new();
-        if with_csrf {
-            all.push(("_csrf", &self.csrf));
-        }
-        all.extend_from_slice(fields);
-        Self::read(
-            self.client
-                .post(format!("{}{path}", self.base))
-                .header("cookie", &self.cookie)
-                .form(&all)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn post_multipart(&self, path: &str, form: Form) -> Page {
-        Self::read(
-            self.client
-                .post(format!("{}{path}", self.base))
-                .header("cookie", &self.cookie)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
-}
-
-fn day(app: &TestApp, offset: i64) -> String {
-    use cadre_service::Clock;
-    (app.clock.now().date_naive() + Duration::days(offset)).to_string()
-}
 
 async fn with_campaign() -> World {
     let w = World::new().await;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use cadre_web::ui::session::csrf_for;
 
-use crate::support::World;
+use crate::support::{text_of, World};
 
 struct Page {
     status: StatusCode,
@@ -136,14 +136,6 @@ async fn current_form(w: &World, id: &str) -> (Value, Vec<(String, String)>) {
 fn set(form: &mut Vec<(String, String)>, name: &str, value: &str) {
     form.retain(|(k, _)| k != name);
     form.push((name.to_owned(), value.to_owned()));
-}
-
-/// The text of the element with this id (up to its first tag).
-fn text_of(body: &str, id: &str) -> Option<String> {
-    let start = body.find(&format!("id=\"{id}\""))?;
-    let open = body[start..].find('>')? + start + 1;
-    let close = body[open..].find('<')? + open;
-    Some(body[open..close].trim().to_owned())
 }
 
 fn new_user_form(username: &str, method: &str) -> Vec<(String, String)> {

@@ -244,6 +244,11 @@ impl TestApp {
     }
 }
 
+/// The date `offset` days from the test clock's today, as the API writes dates.
+pub fn day(app: &TestApp, offset: i64) -> String {
+    (app.clock.now().date_naive() + Duration::days(offset)).to_string()
+}
+
 pub const COUNTRY: &str = "code,name,level,parent_code
 MZ,Moçambique,COUNTRY,
 TETE,Tete,PROVINCE,MZ
@@ -272,7 +277,11 @@ pub struct World {
 
 impl World {
     pub async fn new() -> Self {
-        let app = TestApp::new().await;
+        Self::with(SettingsConfig::default(), WebConfig::default()).await
+    }
+
+    pub async fn with(settings: SettingsConfig, web: WebConfig) -> Self {
+        let app = TestApp::with(settings, web).await;
         app.import_boundaries(COUNTRY).await;
         let admin_id = app
             .seed_user("admin", &["SYSTEM_ADMIN"], &[], "Amélia", "Nhantumbo")
@@ -310,5 +319,129 @@ impl World {
             straddler,
             nobody,
         }
+    }
+}
+
+/// The text of the element with this id (up to its first tag).
+pub fn text_of(body: &str, id: &str) -> Option<String> {
+    let start = body.find(&format!("id=\"{id}\""))?;
+    let open = body[start..].find('>')? + start + 1;
+    let close = body[open..].find('<')? + open;
+    Some(body[open..close].trim().to_owned())
+}
+
+/// A page as a browser received it.
+pub struct Page {
+    pub status: StatusCode,
+    pub location: String,
+    pub html: String,
+    /// Every `Set-Cookie` of the answer, as sent.
+    pub set_cookies: Vec<String>,
+}
+
+impl Page {
+    /// The value this answer set for the cookie `name`, if it set one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies.iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key.trim() == name).then(|| value.trim().to_owned())
+        })
+    }
+}
+
+/// A browser: the session cookie, no redirects followed, optionally a language.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp, token: &str, lang: Option<&str>) -> Self {
+        let mut cookie = format!("cadre_session={token}");
+        if let Some(lang) = lang {
+            cookie.push_str(&format!("; cadre_lang={lang}"));
+        }
+        Self::with_cookie(app, cookie, cadre_web::ui::session::csrf_for(token))
+    }
+
+    /// A browser sending exactly `cookie` (whatever it holds) and `csrf` in its forms.
+    pub fn with_cookie(app: &TestApp, cookie: String, csrf: String) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookie,
+            csrf,
+        }
+    }
+
+    pub async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let set_cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        Page {
+            status,
+            location,
+            html: response.text().await.unwrap(),
+            set_cookies,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .header("cookie", &self.cookie)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts an urlencoded form; `_csrf` is added unless `with_csrf` is false.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> Page {
+        let mut all: Vec<(&str, &str)> = Vec::new();
+        if with_csrf {
+            all.push(("_csrf", &self.csrf));
+        }
+        all.extend_from_slice(fields);
+        Self::read(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("cookie", &self.cookie)
+                .form(&all)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        Self::read(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("cookie", &self.cookie)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 }
