@@ -43,6 +43,7 @@ bulk-error-unsupported-format = This is not a CSV or XLSX file.
 bulk-error-too-many-rows = This file has too many rows; split it into smaller files.
 bulk-error-formula-not-allowed = The file contains formulas; save the values only.
 bulk-error-zip-bomb = This XLSX file expands to far more than its size; it was refused.
+bulk-error-too-many-cells = This sheet holds far more filled cells than its rows allow; remove the extra columns or split the file.
 bulk-error-empty-file = The file has no data rows.
 bulk-error-unknown-campaign = There is no such campaign.
 bulk-error-nobody-to-deactivate = Nobody in your area worked only in this campaign.

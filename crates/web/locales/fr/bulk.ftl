@@ -43,6 +43,7 @@ bulk-error-unsupported-format = Ce fichier n’est ni un CSV ni un XLSX.
 bulk-error-too-many-rows = Ce fichier a trop de lignes ; découpez-le en fichiers plus petits.
 bulk-error-formula-not-allowed = Le fichier contient des formules ; enregistrez uniquement les valeurs.
 bulk-error-zip-bomb = Ce fichier XLSX se décompresse bien au-delà de sa taille ; il a été refusé.
+bulk-error-too-many-cells = Cette feuille contient bien plus de cellules remplies que ses lignes n'en permettent ; retirez les colonnes en trop ou divisez le fichier.
 bulk-error-empty-file = Le fichier n’a aucune ligne de données.
 bulk-error-unknown-campaign = Cette campagne n’existe pas.
 bulk-error-nobody-to-deactivate = Personne dans votre zone n’a travaillé uniquement dans cette campagne.

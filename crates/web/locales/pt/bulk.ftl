@@ -43,6 +43,7 @@ bulk-error-unsupported-format = Este ficheiro não é CSV nem XLSX.
 bulk-error-too-many-rows = Este ficheiro tem demasiadas linhas; divida-o em ficheiros mais pequenos.
 bulk-error-formula-not-allowed = O ficheiro contém fórmulas; guarde apenas os valores.
 bulk-error-zip-bomb = Este ficheiro XLSX expande-se muito além do seu tamanho; foi recusado.
+bulk-error-too-many-cells = Esta folha contém muito mais células preenchidas do que as suas linhas permitem; retire as colunas a mais ou divida o ficheiro.
 bulk-error-empty-file = O ficheiro não tem linhas de dados.
 bulk-error-unknown-campaign = Essa campanha não existe.
 bulk-error-nobody-to-deactivate = Ninguém na sua área trabalhou apenas nesta campanha.

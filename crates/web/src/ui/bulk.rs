@@ -25,10 +25,11 @@ use crate::AppState;
 const OPERATIONS: [&str; 5] = ["create", "upsert", "assign", "replace", "deactivate"];
 const CREDENTIALS: [&str; 3] = ["link", "generate", "none"];
 /// Error codes with their own message in the catalogues (`bulk-error-<code>`).
-const TRANSLATED: [&str; 8] = [
+const TRANSLATED: [&str; 9] = [
     "file_too_large",
     "unsupported_format",
     "too_many_rows",
+    "too_many_cells",
     "formula_not_allowed",
     "zip_bomb",
     "empty_file",
