@@ -12,6 +12,7 @@ use cadre_domain::action::SYSTEM_ADMIN;
 use cadre_domain::{Action, Scope};
 use cadre_store::sessions;
 use cadre_store::throttle::{self, Throttle};
+use cadre_store::user_links::{self, Grants};
 use cadre_store::users::{self as user_store, UserRow};
 use cadre_store::Conn;
 
@@ -315,22 +316,19 @@ impl Cadre {
             return self.authenticate_api_token(token, now).await;
         }
         let mut conn = self.db.reader().await?;
-        let session = sessions::find_live(&mut conn, &token_hash(token), &now_s)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
+        let found = sessions::find_live_with_user(&mut conn, &token_hash(token), &now_s).await?;
+        drop(conn);
+        let (session, user, grants) = found.ok_or(ServiceError::Unauthenticated)?;
         if self.is_idle(&session, now)? {
-            drop(conn);
             let mut tx = self.db.begin().await?;
             sessions::revoke(&mut tx, &session.id, "idle", &now_s).await?;
             tx.commit().await?;
             return Err(ServiceError::Unauthenticated);
         }
-        let user = user_store::get_by_id(&mut conn, &session.user_id)
-            .await?
-            .filter(|u| u.status == "active")
-            .ok_or(ServiceError::Unauthenticated)?;
-        let actor = self.actor_for(&mut conn, user, session.id.clone()).await?;
-        drop(conn);
+        if user.status != "active" {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let actor = self.actor_from(user, grants, session.id.clone());
         // Record use at most once a minute, to keep reads free of writes.
         let last = cadre_store::parse_timestamp(&session.last_used_at)?;
         if now - last > ChronoDuration::seconds(60) {
@@ -347,19 +345,18 @@ impl Cadre {
         user: UserRow,
         session_id: String,
     ) -> Result<Actor> {
-        let ids = [user.id.clone()];
-        let roles = user_store::roles_of(conn, &ids)
-            .await?
-            .remove(&user.id)
-            .unwrap_or_default();
-        let jurisdictions = user_store::jurisdictions_of(conn, &ids)
-            .await?
-            .remove(&user.id)
-            .unwrap_or_default();
-        let actions: BTreeSet<Action> = cadre_store::roles::actions_of(conn, &roles)
-            .await?
-            .into_values()
-            .flatten()
+        let grants = user_links::grants_of(conn, &user.id).await?;
+        Ok(self.actor_from(user, grants, session_id))
+    }
+
+    pub(crate) fn actor_from(&self, user: UserRow, grants: Grants, session_id: String) -> Actor {
+        let Grants {
+            roles,
+            actions,
+            jurisdictions,
+        } = grants;
+        let actions: BTreeSet<Action> = actions
+            .iter()
             .filter_map(|code| code.parse().ok())
             .collect();
         let global = roles.iter().any(|r| r == SYSTEM_ADMIN)
@@ -369,7 +366,7 @@ impl Cadre {
         } else {
             Scope::Within(jurisdictions.iter().map(|(_, p)| p.clone()).collect())
         };
-        Ok(Actor {
+        Actor {
             user_id: user.id,
             username: user.username,
             session_id,
@@ -378,7 +375,7 @@ impl Cadre {
             scope,
             jurisdictions,
             must_change_password: user.must_change_password,
-        })
+        }
     }
 
     pub async fn logout(&self, actor: &Actor, meta: &RequestMeta) -> Result<()> {

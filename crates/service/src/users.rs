@@ -1,7 +1,7 @@
 //! User accounts: create, read, edit, search, credentials; with the scope rules of
 //! delegated administration applied to every call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -10,10 +10,9 @@ use cadre_domain::action::SYSTEM_ADMIN;
 use cadre_domain::dates::{parse_date, parse_date_of_birth};
 use cadre_domain::mobile::search_digits;
 use cadre_domain::username::{with_collision_serial, FormatError, UsernameParts};
-use cadre_domain::{
-    Action, BoundaryPath, FieldError, MasterData, MobileNumber, UserField, ValidationErrors,
-};
+use cadre_domain::{Action, FieldError, MasterData, MobileNumber, UserField, ValidationErrors};
 use cadre_store::audit::AuditQuery;
+use cadre_store::user_links::{self, Links};
 use cadre_store::users::{self as store, UserQuery, UserQueryAny, UserRow, UserSort};
 use cadre_store::writer::Writer;
 use cadre_store::{Conn, Page, StoreError};
@@ -226,6 +225,7 @@ pub(crate) struct LoadedUser {
     pub row: UserRow,
     pub roles: Vec<String>,
     pub jurisdictions: Vec<String>,
+    pub links: Links,
 }
 
 /// The scalar person fields, in one place, so create and edit validate alike.
@@ -434,28 +434,17 @@ impl Cadre {
         id: &str,
         mode: Target,
     ) -> Result<LoadedUser> {
-        let row = store::get_by_id(conn, id)
+        let today = self.clock.today().to_string();
+        let loaded = user_links::get_loaded(conn, id, &today)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let ids = [row.id.clone()];
-        let roles = store::roles_of(conn, &ids)
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
-        let jurisdiction_paths = store::jurisdictions_of(conn, &ids)
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
-        let today = self.clock.today().to_string();
-        let footprint: Vec<BoundaryPath> = store::footprints_of(conn, &ids, &today)
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
+        let footprint = loaded.footprint();
+        let user_links::LoadedUser { row, links, .. } = loaded;
         if !actor.scope.sees(&footprint) {
             return Err(ServiceError::NotFound);
         }
         if mode == Target::Modify {
-            if roles.iter().any(|r| r == SYSTEM_ADMIN) && !actor.is_system_admin() {
+            if links.roles.iter().any(|r| r == SYSTEM_ADMIN) && !actor.is_system_admin() {
                 return Err(ServiceError::forbidden(
                     "system_admin_only",
                     "only a system administrator may change a system administrator",
@@ -470,8 +459,9 @@ impl Cadre {
         }
         Ok(LoadedUser {
             row,
-            roles,
-            jurisdictions: jurisdiction_paths.into_iter().map(|(c, _)| c).collect(),
+            roles: links.roles.clone(),
+            jurisdictions: links.jurisdictions.iter().map(|(c, _)| c.clone()).collect(),
+            links,
         })
     }
 
@@ -521,22 +511,44 @@ impl Cadre {
         rows: Vec<UserRow>,
     ) -> Result<Vec<UserView>> {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut roles = store::roles_of(conn, &ids).await?;
-        let mut jurisdictions = store::jurisdictions_of(conn, &ids).await?;
-        let mut assignments = cadre_store::assignments::of_users(conn, &ids).await?;
-        let mut history = cadre_store::status_changes::of_users(conn, &ids).await?;
+        let links = user_links::links_of(conn, &ids).await?;
+        self.views_with_links(conn, rows, links).await
+    }
+
+    /// The views of users whose links are already read: assignments and status
+    /// histories are read only for the users the links say have any.
+    async fn views_with_links(
+        &self,
+        conn: &mut Conn,
+        rows: Vec<UserRow>,
+        mut links: HashMap<String, Links>,
+    ) -> Result<Vec<UserView>> {
+        let having = |has: fn(&Links) -> bool| -> Vec<String> {
+            rows.iter()
+                .filter(|r| links.get(&r.id).is_some_and(has))
+                .map(|r| r.id.clone())
+                .collect()
+        };
+        let with_assignments = having(|l| l.has_assignments);
+        let with_history = having(|l| l.has_status_changes);
+        let mut assignments = if with_assignments.is_empty() {
+            HashMap::new()
+        } else {
+            cadre_store::assignments::of_users(conn, &with_assignments).await?
+        };
+        let mut history = if with_history.is_empty() {
+            HashMap::new()
+        } else {
+            cadre_store::status_changes::of_users(conn, &with_history).await?
+        };
         let today = self.clock.today();
         Ok(rows
             .into_iter()
             .map(|r| {
+                let links = links.remove(&r.id).unwrap_or_default();
                 let related = Related {
-                    roles: roles.remove(&r.id).unwrap_or_default(),
-                    jurisdictions: jurisdictions
-                        .remove(&r.id)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(c, _)| c)
-                        .collect(),
+                    roles: links.roles,
+                    jurisdictions: links.jurisdictions.into_iter().map(|(c, _)| c).collect(),
                     assignments: assignments
                         .remove(&r.id)
                         .unwrap_or_default()
@@ -1007,7 +1019,13 @@ impl Cadre {
         actor.require(Action::UserRead)?;
         let mut conn = self.db.reader().await?;
         let target = self.load_target(&mut conn, actor, id, Target::View).await?;
-        self.user_view(&mut conn, target.row).await
+        // The links were read with the row; reading them again would cost statements.
+        let links = HashMap::from([(target.row.id.clone(), target.links)]);
+        self.views_with_links(&mut conn, vec![target.row], links)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound)
     }
 
     pub async fn update_user(
@@ -1392,12 +1410,23 @@ impl Cadre {
             after,
             limit: page_limit(filter.limit)?,
         };
-        let page = store::search(&mut conn, &query).await?;
-        let items = self.user_views(&mut conn, page.items).await?;
+        // The total and the page each read every match; with a second connection free
+        // they run side by side.
+        let (total, (rows, next_cursor)) = match self.db.try_reader() {
+            Some(mut other) => tokio::try_join!(
+                store::search_total(&mut other, &query),
+                store::search_page(&mut conn, &query)
+            )?,
+            None => (
+                store::search_total(&mut conn, &query).await?,
+                store::search_page(&mut conn, &query).await?,
+            ),
+        };
+        let items = self.user_views(&mut conn, rows).await?;
         Ok(Page {
             items,
-            next_cursor: page.next_cursor.map(|c| encode_cursor(&c)),
-            total: page.total,
+            next_cursor: next_cursor.map(|c| encode_cursor(&c)),
+            total,
         })
     }
 }

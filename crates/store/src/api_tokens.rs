@@ -6,6 +6,8 @@ use sqlx::any::AnyRow;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
+use crate::user_links::{grants_from, push_grant_columns, Grants};
+use crate::users::UserRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenRow {
@@ -25,17 +27,23 @@ pub struct ApiTokenRow {
 const COLUMNS: &str = "id, user_id, name, token_hash, actions, created_by, created_at, expires_at, last_used_at, revoked_at";
 
 fn from_row(row: &AnyRow) -> Result<ApiTokenRow, StoreError> {
+    from_row_named(row, "")
+}
+
+/// Reads the columns as named `{prefix}{column}`.
+fn from_row_named(row: &AnyRow, prefix: &str) -> Result<ApiTokenRow, StoreError> {
+    let name = |column: &str| format!("{prefix}{column}");
     Ok(ApiTokenRow {
-        id: text(row, "id")?,
-        user_id: text(row, "user_id")?,
-        name: text(row, "name")?,
-        token_hash: text(row, "token_hash")?,
-        actions: text(row, "actions")?,
-        created_by: text(row, "created_by")?,
-        created_at: text(row, "created_at")?,
-        expires_at: opt_text(row, "expires_at")?,
-        last_used_at: opt_text(row, "last_used_at")?,
-        revoked_at: opt_text(row, "revoked_at")?,
+        id: text(row, &name("id"))?,
+        user_id: text(row, &name("user_id"))?,
+        name: text(row, &name("name"))?,
+        token_hash: text(row, &name("token_hash"))?,
+        actions: text(row, &name("actions"))?,
+        created_by: text(row, &name("created_by"))?,
+        created_at: text(row, &name("created_at"))?,
+        expires_at: opt_text(row, &name("expires_at"))?,
+        last_used_at: opt_text(row, &name("last_used_at"))?,
+        revoked_at: opt_text(row, &name("revoked_at"))?,
     })
 }
 
@@ -65,24 +73,36 @@ pub async fn insert(conn: &mut Conn, t: &ApiTokenRow) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// The token with this hash if it is unrevoked and unexpired at `now`.
-pub async fn find_live(
+/// The live token with this hash together with its owner and the owner's grants, in
+/// one statement.
+pub async fn find_live_with_user(
     conn: &mut Conn,
     token_hash: &str,
     now: &str,
-) -> Result<Option<ApiTokenRow>, StoreError> {
+) -> Result<Option<(ApiTokenRow, UserRow, Grants)>, StoreError> {
+    let token_columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c} AS token_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = "
+        "SELECT {token_columns}, {}",
+        crate::users::prefixed_columns("u")
     ));
-    sql.bind(token_hash)
-        .push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+    push_grant_columns(&mut sql, "u.id");
+    sql.push(" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ")
+        .bind(token_hash)
+        .push(" AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ")
         .bind(now)
         .push(")");
-    sql.fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let Some(row) = sql.fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        from_row_named(&row, "token_")?,
+        crate::users::from_row(&row)?,
+        grants_from(&row)?,
+    )))
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiTokenRow>, StoreError> {

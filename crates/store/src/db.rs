@@ -122,6 +122,11 @@ impl Db {
                             ] {
                                 sqlx::query(pragma).execute(&mut *conn).await?;
                             }
+                        } else {
+                            // Queries here are short; a search whose estimated cost crosses
+                            // the JIT threshold spent hundreds of milliseconds compiling
+                            // code that then ran for a few.
+                            sqlx::query("SET jit = off").execute(&mut *conn).await?;
                         }
                         Ok(())
                     })
@@ -154,6 +159,13 @@ impl Db {
     /// A connection for reading.
     pub async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         Ok(self.read.acquire().await?)
+    }
+
+    /// A connection for reading if one is free right now, without waiting: for work
+    /// that can run side by side but must not queue behind the requests that hold
+    /// the others (each waiting for a second connection would deadlock the pool).
+    pub fn try_reader(&self) -> Option<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.read.try_acquire()
     }
 
     /// A write transaction; commit it or it rolls back when dropped.

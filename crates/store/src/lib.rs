@@ -28,6 +28,7 @@ pub mod sql;
 pub mod status_changes;
 pub mod test_support;
 pub mod throttle;
+pub mod user_links;
 pub mod users;
 pub mod writer;
 

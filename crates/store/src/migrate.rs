@@ -397,6 +397,48 @@ Migration {
     ],
     sqlite: &[],
     postgres: &[],
+},
+Migration {
+    version: 9,
+    name: "user search: a trigram index for name fragments; prefixes compare byte by byte",
+    shared: &[],
+    // SQLite cannot use an ordinary index for `LIKE '%fragment%'`: an FTS5 trigram table
+    // over the folded names finds the users whose name contains a fragment. It refers
+    // to users by rowid (VACUUM and VACUUM INTO keep the rowids of a table that has
+    // indexes) and the triggers keep it in step with every write.
+    sqlite: &[
+        "CREATE VIRTUAL TABLE users_name_fts USING fts5(
+            name_folded, content = 'users', content_rowid = 'rowid', tokenize = 'trigram'
+        )",
+        "INSERT INTO users_name_fts (users_name_fts) VALUES ('rebuild')",
+        "CREATE TRIGGER users_name_fts_insert AFTER INSERT ON users BEGIN
+            INSERT INTO users_name_fts (rowid, name_folded) VALUES (new.rowid, new.name_folded);
+         END",
+        "CREATE TRIGGER users_name_fts_delete AFTER DELETE ON users BEGIN
+            INSERT INTO users_name_fts (users_name_fts, rowid, name_folded)
+                VALUES ('delete', old.rowid, old.name_folded);
+         END",
+        "CREATE TRIGGER users_name_fts_update AFTER UPDATE OF name_folded ON users BEGIN
+            INSERT INTO users_name_fts (users_name_fts, rowid, name_folded)
+                VALUES ('delete', old.rowid, old.name_folded);
+            INSERT INTO users_name_fts (rowid, name_folded) VALUES (new.rowid, new.name_folded);
+         END",
+    ],
+    // PostgreSQL answers `LIKE '%fragment%'` from a pg_trgm GIN index. The extension
+    // ships with PostgreSQL's contrib packages and is trusted (any database owner may
+    // create it); where it is missing or may not be created, search still works, by
+    // scanning, and the warning says why. Email and mobile prefixes compare byte by
+    // byte, like usernames (migration 7), so their ranges walk the index.
+    postgres: &[
+        "DO $$ BEGIN
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            CREATE INDEX users_name_trgm ON users USING gin (name_folded gin_trgm_ops);
+         EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+            RAISE WARNING 'pg_trgm is not available (%): user search by name scans', SQLERRM;
+         END $$",
+        r#"ALTER TABLE users ALTER COLUMN email_lower TYPE TEXT COLLATE "C""#,
+        r#"ALTER TABLE users ALTER COLUMN mobile_national TYPE TEXT COLLATE "C""#,
+    ],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {

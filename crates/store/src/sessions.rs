@@ -6,6 +6,8 @@ use sqlx::any::AnyRow;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
+use crate::user_links::{grants_from, push_grant_columns, Grants};
+use crate::users::UserRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
@@ -25,17 +27,23 @@ const COLUMNS: &str =
     "id, token_hash, user_id, kind, created_at, last_used_at, expires_at, revoked_at, client_addr, user_agent";
 
 fn from_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
+    from_row_named(row, "")
+}
+
+/// Reads the columns as named `{prefix}{column}`.
+fn from_row_named(row: &AnyRow, prefix: &str) -> Result<SessionRow, StoreError> {
+    let name = |column: &str| format!("{prefix}{column}");
     Ok(SessionRow {
-        id: text(row, "id")?,
-        token_hash: text(row, "token_hash")?,
-        user_id: text(row, "user_id")?,
-        kind: text(row, "kind")?,
-        created_at: text(row, "created_at")?,
-        last_used_at: text(row, "last_used_at")?,
-        expires_at: text(row, "expires_at")?,
-        revoked_at: opt_text(row, "revoked_at")?,
-        client_addr: opt_text(row, "client_addr")?,
-        user_agent: opt_text(row, "user_agent")?,
+        id: text(row, &name("id"))?,
+        token_hash: text(row, &name("token_hash"))?,
+        user_id: text(row, &name("user_id"))?,
+        kind: text(row, &name("kind"))?,
+        created_at: text(row, &name("created_at"))?,
+        last_used_at: text(row, &name("last_used_at"))?,
+        expires_at: text(row, &name("expires_at"))?,
+        revoked_at: opt_text(row, &name("revoked_at"))?,
+        client_addr: opt_text(row, &name("client_addr"))?,
+        user_agent: opt_text(row, &name("user_agent"))?,
     })
 }
 
@@ -65,23 +73,35 @@ pub async fn insert(conn: &mut Conn, s: &SessionRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The session with this token hash if it is neither revoked nor expired at `now`.
-pub async fn find_live(
+/// The live session with this token hash together with its user and the user's grants,
+/// in one statement: every authenticated request starts with this.
+pub async fn find_live_with_user(
     conn: &mut Conn,
     token_hash: &str,
     now: &str,
-) -> Result<Option<SessionRow>, StoreError> {
+) -> Result<Option<(SessionRow, UserRow, Grants)>, StoreError> {
+    let session_columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c} AS session_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE token_hash = "
+        "SELECT {session_columns}, {}",
+        crate::users::prefixed_columns("u")
     ));
-    sql.bind(token_hash)
-        .push(" AND revoked_at IS NULL AND expires_at > ")
+    push_grant_columns(&mut sql, "u.id");
+    sql.push(" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ")
+        .bind(token_hash)
+        .push(" AND s.revoked_at IS NULL AND s.expires_at > ")
         .bind(now);
-    sql.fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let Some(row) = sql.fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        from_row_named(&row, "session_")?,
+        crate::users::from_row(&row)?,
+        grants_from(&row)?,
+    )))
 }
 
 pub async fn list_live_for_user(

@@ -9,7 +9,7 @@ use cadre_domain::BoundaryPath;
 use crate::boundaries::push_path_in_subtrees;
 use crate::db::Conn;
 use crate::error::StoreError;
-use crate::sql::{boolean, int, opt_text, text, Page, Sql};
+use crate::sql::{boolean, int, opt_text, text, Sql};
 use crate::writer::{Insert, Writer};
 
 /// One row of `users`, as stored.
@@ -64,7 +64,7 @@ const COLUMNS: &str = "id, username, status, profile_complete, version, first_na
      password_hash, must_change_password, password_changed_at, created_by, created_at, updated_at, \
      replaced_by, replaces, deactivated_on";
 
-fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         id: text(row, "id")?,
         username: text(row, "username")?,
@@ -473,42 +473,103 @@ fn like_prefix(value: &str) -> String {
     format!("{}%", cadre_domain::text::escape_like(value))
 }
 
-fn filter(q: &UserQuery) -> Sql {
+/// Appends `{column} LIKE 'prefix%'` together with the range every value starting with
+/// `prefix` falls in: the range lets both databases walk the column's index (a LIKE
+/// alone scans every user, since SQLite's LIKE ignores case and the index does not);
+/// the LIKE keeps the match exact. Columns searched this way compare byte by byte (on
+/// PostgreSQL through migrations 7 and 9), so every value starting with `prefix` sorts
+/// between `prefix` and `prefix` followed by the highest code point.
+fn push_prefix(sql: &mut Sql, column: &str, prefix: &str) {
+    sql.push("(")
+        .push(column)
+        .push(" >= ")
+        .bind(prefix)
+        .push(" AND ")
+        .push(column)
+        .push(" < ")
+        .bind(format!("{prefix}{}", char::MAX))
+        .push(" AND ")
+        .push(column)
+        .push(" LIKE ")
+        .bind(like_prefix(prefix))
+        .push(" ESCAPE '\\')");
+}
+
+/// The shortest fragment the trigram index can look up; shorter ones are matched by
+/// scanning.
+const TRIGRAM: usize = 3;
+
+/// How name fragments are looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameLookup {
+    /// PostgreSQL: a plain LIKE, which the planner answers from the trigram index
+    /// (migration 9) when it pays.
+    Like,
+    /// SQLite: the planner cannot use an index for `LIKE '%…%'`, so the matches come
+    /// from the FTS5 trigram table (migration 9).
+    Fts,
+}
+
+/// An FTS5 phrase matching `fragment` anywhere: with the trigram tokenizer, the
+/// trigrams of the fragment at consecutive positions.
+fn fts_phrase(fragment: &str) -> String {
+    format!("\"{}\"", fragment.replace('"', "\"\""))
+}
+
+/// Appends the condition that the folded name contains `fragment`.
+fn push_name_contains(sql: &mut Sql, lookup: NameLookup, fragment: &str) {
+    if lookup == NameLookup::Fts && fragment.chars().count() >= TRIGRAM {
+        // The trigrams of the fragment at consecutive positions are exactly the names
+        // containing it (names and fragments are folded to lowercase ASCII alike), so
+        // no LIKE needs to read each candidate's name again.
+        sql.push("u.rowid IN (SELECT rowid FROM users_name_fts WHERE users_name_fts MATCH ")
+            .bind(fts_phrase(fragment))
+            .push(")");
+    } else {
+        sql.push("u.name_folded LIKE ")
+            .bind(like_contains(fragment))
+            .push(" ESCAPE '\\'");
+    }
+}
+
+/// Whether a name fragment long enough for the trigram index narrows the search.
+fn by_trigram(q: &UserQuery) -> bool {
+    let long = |fragment: &str| fragment.chars().count() >= TRIGRAM;
+    q.q.as_ref().is_some_and(|any| long(&any.folded)) || q.name_words.iter().any(|w| long(w))
+}
+
+fn filter(q: &UserQuery, lookup: NameLookup) -> Sql {
     let mut sql = Sql::new(" WHERE 1 = 1");
     if let Some(any) = &q.q {
-        sql.push(" AND (u.name_folded LIKE ")
-            .bind(like_contains(&any.folded))
-            .push(" ESCAPE '\\' OR u.username LIKE ")
-            .bind(like_prefix(&any.lower))
-            .push(" ESCAPE '\\' OR u.email_lower LIKE ")
-            .bind(like_prefix(&any.lower))
-            .push(" ESCAPE '\\'");
+        // Each alternative can be answered by an index of its own, which both databases
+        // combine (SQLite's multi-index OR, PostgreSQL's bitmap OR).
+        sql.push(" AND (");
+        push_name_contains(&mut sql, lookup, &any.folded);
+        sql.push(" OR ");
+        push_prefix(&mut sql, "u.username", &any.lower);
+        sql.push(" OR ");
+        push_prefix(&mut sql, "u.email_lower", &any.lower);
         if let Some(digits) = any.digits.as_deref().filter(|d| !d.is_empty()) {
-            sql.push(" OR u.mobile_national LIKE ")
-                .bind(like_prefix(digits))
-                .push(" ESCAPE '\\'");
+            sql.push(" OR ");
+            push_prefix(&mut sql, "u.mobile_national", digits);
         }
         sql.push(")");
     }
     for word in &q.name_words {
-        sql.push(" AND u.name_folded LIKE ")
-            .bind(like_contains(word))
-            .push(" ESCAPE '\\'");
+        sql.push(" AND ");
+        push_name_contains(&mut sql, lookup, word);
     }
     if let Some(prefix) = &q.username_prefix {
-        sql.push(" AND u.username LIKE ")
-            .bind(like_prefix(prefix))
-            .push(" ESCAPE '\\'");
+        sql.push(" AND ");
+        push_prefix(&mut sql, "u.username", prefix);
     }
     if let Some(digits) = &q.mobile_digits {
-        sql.push(" AND u.mobile_national LIKE ")
-            .bind(like_prefix(digits))
-            .push(" ESCAPE '\\'");
+        sql.push(" AND ");
+        push_prefix(&mut sql, "u.mobile_national", digits);
     }
     if let Some(prefix) = &q.email_prefix {
-        sql.push(" AND u.email_lower LIKE ")
-            .bind(like_prefix(prefix))
-            .push(" ESCAPE '\\'");
+        sql.push(" AND ");
+        push_prefix(&mut sql, "u.email_lower", prefix);
     }
     if let Some(role) = &q.role {
         sql.push(" AND (EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role_code = ")
@@ -548,25 +609,42 @@ fn filter(q: &UserQuery) -> Sql {
     sql
 }
 
-pub async fn search(conn: &mut Conn, q: &UserQuery) -> Result<Page<UserRow>, StoreError> {
-    let where_clause = filter(q);
-    let mut count = Sql::new("SELECT COUNT(*) AS n FROM users u");
-    count.append(&where_clause);
-    let total = match count.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n")?,
-        None => 0,
-    };
+fn name_lookup(conn: &Conn) -> NameLookup {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        NameLookup::Fts
+    } else {
+        NameLookup::Like
+    }
+}
 
+/// How many users match `q`, whatever the page. This and [`search_page`] each read
+/// every match, so running them on two connections at once halves the wait when the
+/// database has cores to spare.
+pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
+    let mut count = Sql::new("SELECT COUNT(*) AS n FROM users u");
+    count.append(&filter(q, name_lookup(conn)));
+    match count.fetch_optional(conn).await? {
+        Some(row) => int(&row, "n"),
+        None => Ok(0),
+    }
+}
+
+/// The page of users matching `q` after its cursor, and the cursor of the next page.
+pub async fn search_page(
+    conn: &mut Conn,
+    q: &UserQuery,
+) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
+    let where_clause = filter(q, name_lookup(conn));
     let column = format!("u.{}", q.sort.column());
     let (cmp, order) = if q.descending {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
-    let mut sql = Sql::new(&format!("SELECT {} FROM users u", prefixed_columns()));
-    sql.append(&where_clause);
+    let mut page = Sql::new(" FROM users u");
+    page.append(&where_clause);
     if let Some((value, id)) = &q.after {
-        sql.push(&format!(" AND ({column} {cmp} "))
+        page.push(&format!(" AND ({column} {cmp} "))
             .bind(value.as_str())
             .push(&format!(" OR ({column} = "))
             .bind(value.as_str())
@@ -574,8 +652,34 @@ pub async fn search(conn: &mut Conn, q: &UserQuery) -> Result<Page<UserRow>, Sto
             .bind(id.as_str())
             .push("))");
     }
-    sql.push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
-        .bind(q.limit + 1);
+    let sql = if by_trigram(q) {
+        // Walking the sort column's index and checking the name on each row is what the
+        // planners choose, and it reads far more rows than match whenever the matches sort
+        // late (a first name, sorted by username: nearly the whole table). The trigram
+        // index yields the matches, which the count reads anyway: sorting them by an
+        // expression rather than the indexed column makes both databases do that, on
+        // the sort key and id alone, and read the whole rows of one page.
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM users p WHERE p.id IN (SELECT u.id",
+            prefixed_columns("p")
+        ));
+        sql.append(&page)
+            .push(&format!(
+                " ORDER BY {column} || '' {order}, u.id {order} LIMIT "
+            ))
+            .bind(q.limit + 1)
+            .push(&format!(
+                ") ORDER BY p.{} {order}, p.id {order}",
+                q.sort.column()
+            ));
+        sql
+    } else {
+        let mut sql = Sql::new(&format!("SELECT {}", prefixed_columns("u")));
+        sql.append(&page)
+            .push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
+            .bind(q.limit + 1);
+        sql
+    };
     let mut items = sql
         .fetch_all(conn)
         .await?
@@ -588,11 +692,7 @@ pub async fn search(conn: &mut Conn, q: &UserQuery) -> Result<Page<UserRow>, Sto
     } else {
         None
     };
-    Ok(Page {
-        items,
-        next_cursor: next,
-        total,
-    })
+    Ok((items, next))
 }
 
 /// The value a user sorts by, joined with its id: the cursor of the next page.
@@ -606,10 +706,11 @@ fn sort_value(u: &UserRow, sort: UserSort) -> String {
     format!("{value}\u{1f}{}", u.id)
 }
 
-fn prefixed_columns() -> String {
+/// `COLUMNS` qualified by `alias`.
+pub(crate) fn prefixed_columns(alias: &str) -> String {
     COLUMNS
         .split(", ")
-        .map(|c| format!("u.{}", c.trim()))
+        .map(|c| format!("{alias}.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ")
 }

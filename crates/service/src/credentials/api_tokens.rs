@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 
 use cadre_domain::{Action, ValidationErrors};
 use cadre_store::api_tokens::{self, ApiTokenRow};
-use cadre_store::users as user_store;
 
 use crate::audit::Event;
 use crate::password::{new_token, token_hash};
@@ -223,17 +222,13 @@ impl Cadre {
     ) -> Result<Actor> {
         let now_s = cadre_store::timestamp(now);
         let mut conn = self.db.reader().await?;
-        let row = api_tokens::find_live(&mut conn, &token_hash(token), &now_s)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
-        let user = user_store::get_by_id(&mut conn, &row.user_id)
-            .await?
-            .filter(|u| u.status == "active")
-            .ok_or(ServiceError::Unauthenticated)?;
-        let mut actor = self
-            .actor_for(&mut conn, user, format!("{TOKEN_SESSION_MARK}{}", row.id))
-            .await?;
+        let found = api_tokens::find_live_with_user(&mut conn, &token_hash(token), &now_s).await?;
         drop(conn);
+        let (row, user, grants) = found.ok_or(ServiceError::Unauthenticated)?;
+        if user.status != "active" {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let mut actor = self.actor_from(user, grants, format!("{TOKEN_SESSION_MARK}{}", row.id));
         let allowed: BTreeSet<&str> = row.actions.split_whitespace().collect();
         actor.actions.retain(|a| allowed.contains(a.code()));
         // A token cannot be used to change a password, so the flag would only block it.
