@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
-use crate::user_links::{grants_from, push_grant_columns, Grants};
+use crate::user_links::{self, Grants};
 use crate::users::UserRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,29 +80,12 @@ pub async fn find_live_with_user(
     token_hash: &str,
     now: &str,
 ) -> Result<Option<(ApiTokenRow, UserRow, Grants)>, StoreError> {
-    let token_columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("t.{c} AS token_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = Sql::new(&format!(
-        "SELECT {token_columns}, {}",
-        crate::users::prefixed_columns("u")
-    ));
-    push_grant_columns(&mut sql, "u.id");
-    sql.push(" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ")
-        .bind(token_hash)
-        .push(" AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ")
-        .bind(now)
-        .push(")");
-    let Some(row) = sql.fetch_optional(conn).await? else {
-        return Ok(None);
-    };
-    Ok(Some((
-        from_row_named(&row, "token_")?,
-        crate::users::from_row(&row)?,
-        grants_from(&row)?,
-    )))
+    let found =
+        user_links::find_live_with_user(conn, "api_tokens", COLUMNS, "token_", token_hash, now)
+            .await?;
+    found
+        .map(|(row, user, grants)| Ok((from_row_named(&row, "token_")?, user, grants)))
+        .transpose()
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiTokenRow>, StoreError> {

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{opt_text, text, Sql};
-use crate::user_links::{grants_from, push_grant_columns, Grants};
+use crate::user_links::{self, Grants};
 use crate::users::UserRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,28 +80,12 @@ pub async fn find_live_with_user(
     token_hash: &str,
     now: &str,
 ) -> Result<Option<(SessionRow, UserRow, Grants)>, StoreError> {
-    let session_columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("s.{c} AS session_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = Sql::new(&format!(
-        "SELECT {session_columns}, {}",
-        crate::users::prefixed_columns("u")
-    ));
-    push_grant_columns(&mut sql, "u.id");
-    sql.push(" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ")
-        .bind(token_hash)
-        .push(" AND s.revoked_at IS NULL AND s.expires_at > ")
-        .bind(now);
-    let Some(row) = sql.fetch_optional(conn).await? else {
-        return Ok(None);
-    };
-    Ok(Some((
-        from_row_named(&row, "session_")?,
-        crate::users::from_row(&row)?,
-        grants_from(&row)?,
-    )))
+    let found =
+        user_links::find_live_with_user(conn, "sessions", COLUMNS, "session_", token_hash, now)
+            .await?;
+    found
+        .map(|(row, user, grants)| Ok((from_row_named(&row, "session_")?, user, grants)))
+        .transpose()
 }
 
 pub async fn list_live_for_user(

@@ -147,7 +147,7 @@ fn links_from(row: &AnyRow) -> Result<Links, StoreError> {
 }
 
 /// Appends the columns [`grants_from`] reads, for the user whose id is in `user_id`.
-pub(crate) fn push_grant_columns(sql: &mut Sql, user_id: &str) {
+fn push_grant_columns(sql: &mut Sql, user_id: &str) {
     push_roles(sql, user_id);
     push_aggregate(sql, "ga.action", "link_actions", |sql| {
         sql.push(
@@ -159,12 +159,46 @@ pub(crate) fn push_grant_columns(sql: &mut Sql, user_id: &str) {
     push_jurisdictions(sql, user_id);
 }
 
-pub(crate) fn grants_from(row: &AnyRow) -> Result<Grants, StoreError> {
+fn grants_from(row: &AnyRow) -> Result<Grants, StoreError> {
     Ok(Grants {
         roles: roles_from(row)?,
         actions: split(row, "link_actions")?,
         jurisdictions: jurisdictions_from(row)?,
     })
+}
+
+/// The live row of a hashed-secret table (`sessions`, `api_tokens`: unrevoked, unexpired
+/// at `now`) whose secret hashes to `token_hash`, read with its user and the user's
+/// grants in one statement: every authenticated request starts with this. The table's
+/// `columns` come named `{prefix}{column}`, the user's under their own names.
+pub(crate) async fn find_live_with_user(
+    conn: &mut Conn,
+    table: &str,
+    columns: &str,
+    prefix: &str,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<(AnyRow, UserRow, Grants)>, StoreError> {
+    let owned = columns
+        .split(", ")
+        .map(|c| format!("o.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = Sql::new(&format!("SELECT {owned}, {}", users::prefixed_columns("u")));
+    push_grant_columns(&mut sql, "u.id");
+    sql.push(&format!(
+        " FROM {table} o JOIN users u ON u.id = o.user_id WHERE o.token_hash = "
+    ))
+    .bind(token_hash)
+    .push(" AND o.revoked_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > ")
+    .bind(now)
+    .push(")");
+    let Some(row) = sql.fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    let user = users::from_row(&row)?;
+    let grants = grants_from(&row)?;
+    Ok(Some((row, user, grants)))
 }
 
 /// The grants of one user (none when the user does not exist).

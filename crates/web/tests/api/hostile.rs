@@ -207,6 +207,16 @@ async fn a_session_cookie_planted_before_sign_in_never_becomes_the_session() {
     }
 }
 
+/// Signs in through the web form from a browser that carries `carried` as its session
+/// cookie; returns the session cookie issued, which must be a new one.
+async fn sign_in_carrying(app: &TestApp, carried: &str, username: &str) -> String {
+    let (page, _) = web_sign_in(app, &format!("cadre_session={carried}"), username, PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let issued = page.cookie("cadre_session").unwrap();
+    assert_ne!(issued, carried, "signing in must issue a new session");
+    issued
+}
+
 #[tokio::test]
 async fn signing_in_again_never_adopts_the_cookie_the_browser_already_had() {
     let w = World::new().await;
@@ -217,16 +227,7 @@ async fn signing_in_again_never_adopts_the_cookie_the_browser_already_had() {
         .post("/logout", &[], true)
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.html);
-    let (again, _) = web_sign_in(
-        &w.app,
-        &format!("cadre_session={old}"),
-        "sup.tete",
-        PASSWORD,
-    )
-    .await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.html);
-    let new = again.cookie("cadre_session").unwrap();
-    assert_ne!(new, old);
+    let new = sign_in_carrying(&w.app, &old, "sup.tete").await;
     assert_eq!(
         me_by_cookie(&w.app, &old).await.status,
         StatusCode::UNAUTHORIZED
@@ -240,16 +241,7 @@ async fn signing_in_again_never_adopts_the_cookie_the_browser_already_had() {
     // administrator issues a new session and leaves the planted one what it was.
     let (theirs, _) = web_sign_in(&w.app, "", "ana.sitoe", PASSWORD).await;
     let planted = theirs.cookie("cadre_session").unwrap();
-    let (victim, _) = web_sign_in(
-        &w.app,
-        &format!("cadre_session={planted}"),
-        "admin",
-        PASSWORD,
-    )
-    .await;
-    assert_eq!(victim.status, StatusCode::SEE_OTHER, "{}", victim.html);
-    let issued = victim.cookie("cadre_session").unwrap();
-    assert_ne!(issued, planted);
+    let issued = sign_in_carrying(&w.app, &planted, "admin").await;
     assert_eq!(
         me_by_cookie(&w.app, &planted).await.body["username"],
         "ana.sitoe",
