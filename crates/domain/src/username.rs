@@ -157,6 +157,16 @@ impl UsernameFormat {
         self.pieces.contains(&Piece::Serial)
     }
 
+    /// What every username this format gives for `parts` starts with: the base itself,
+    /// or, with `{serial}`, what comes before the number.
+    pub fn stem(&self, parts: &UsernameParts<'_>) -> Result<String, FormatError> {
+        if self.has_serial() {
+            Ok(self.render(parts, 0)?.trim_end_matches('0').to_owned())
+        } else {
+            self.render(parts, 1)
+        }
+    }
+
     /// Renders the base of a username. `serial` fills `{serial}`; collisions of formats
     /// without `{serial}` are numbered by [`with_collision_serial`].
     pub fn render(&self, parts: &UsernameParts<'_>, serial: u32) -> Result<String, FormatError> {
@@ -285,6 +295,22 @@ mod tests {
             format.render(&parts("François", "Ngũgĩ"), 1),
             Ok("francois.ngugi".into())
         );
+    }
+
+    #[test]
+    fn stems_are_what_every_generated_username_starts_with() {
+        let plain = UsernameFormat::default();
+        assert_eq!(plain.stem(&parts("João", "Lopes")), Ok("joao.lopes".into()));
+        let serial = UsernameFormat::parse("{first}{serial}").unwrap();
+        let stem = serial.stem(&parts("Ana", "Nova")).unwrap();
+        assert_eq!(stem, "ana");
+        for n in [1, 10, 205] {
+            assert!(serial
+                .render(&parts("Ana", "Nova"), n)
+                .unwrap()
+                .starts_with(&stem));
+        }
+        assert!(plain.stem(&parts("", "Lopes")).is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use cadre_domain::master_data::{ListItem, LIST_NAMES};
 use cadre_domain::{Action, MasterData, UserField, ValidationErrors};
 
+use cadre_store::Conn;
+
 use crate::audit::Event;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
@@ -28,9 +30,14 @@ pub struct MasterDataView {
 impl Cadre {
     /// The lists in force: stored edits over configured values over built-ins.
     pub async fn master_data(&self) -> Result<MasterData> {
-        let mut data = self.settings.master_data.clone();
         let mut conn = self.db.reader().await?;
-        for (name, json) in cadre_store::master_data::all(&mut conn).await? {
+        self.master_data_in(&mut conn).await
+    }
+
+    /// [`Cadre::master_data`] read on `conn` (inside a transaction, say).
+    pub(crate) async fn master_data_in(&self, conn: &mut Conn) -> Result<MasterData> {
+        let mut data = self.settings.master_data.clone();
+        for (name, json) in cadre_store::master_data::all(conn).await? {
             let items: Vec<ListItem> = serde_json::from_str(&json)
                 .map_err(|e| ServiceError::Internal(format!("master data list {name}: {e}")))?;
             data.lists.insert(name, items);

@@ -1,5 +1,5 @@
-//! Reference data (roles and what they allow, boundaries, campaigns) read once per unit
-//! of work. Checking a new user reads the same roles, boundaries and campaign that the
+//! Reference data (master data lists, roles and what they allow, boundaries, campaigns)
+//! read once per unit of work. Checking a new user reads the same roles, boundaries and campaign that the
 //! previous user in a bulk batch needed; asking the database again for each user cost
 //! seven statements a row. A cache lives only as long as the unit of work that made it
 //! (a request, or one batch's transaction), which changes none of these tables, so it
@@ -8,11 +8,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use cadre_domain::MasterData;
 use cadre_store::boundaries::BoundaryRow;
 use cadre_store::campaigns::CampaignRow;
 use cadre_store::Conn;
+use tokio::sync::OnceCell;
 
-use crate::Result;
+use crate::{Cadre, Result};
 
 /// What has been read so far; `None` records a code that does not exist.
 #[derive(Debug, Default)]
@@ -27,6 +29,7 @@ struct Seen {
 pub(crate) struct Reference {
     // Never held across an await: each method copies out what it needs first.
     seen: Mutex<Seen>,
+    master: OnceCell<MasterData>,
 }
 
 /// The codes of `codes` not read yet, in order, without repeats.
@@ -46,6 +49,14 @@ impl Reference {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The master data lists in force. Reading them for every row of a bulk batch was
+    /// the larger part of the time a row took.
+    pub(crate) async fn master_data(&self, cadre: &Cadre, conn: &mut Conn) -> Result<&MasterData> {
+        self.master
+            .get_or_try_init(|| cadre.master_data_in(conn))
+            .await
     }
 
     /// The actions of each existing role among `codes`.

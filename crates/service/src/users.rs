@@ -687,7 +687,7 @@ impl Cadre {
         actor: &Actor,
         input: NewUser,
     ) -> Result<PreparedUser> {
-        let master = self.master_data().await?;
+        let master = reference.master_data(self, conn).await?;
         let now_s = cadre_store::timestamp(self.clock.now());
         let mut errors = ValidationErrors::new();
         let mut row = UserRow {
@@ -701,7 +701,7 @@ impl Cadre {
         };
         for field in PERSON_FIELDS {
             if let Err(e) =
-                apply_person_field(&mut row, field, input.person_value(field), self, &master)
+                apply_person_field(&mut row, field, input.person_value(field), self, master)
             {
                 errors.push(e);
             }
@@ -942,19 +942,18 @@ impl Cadre {
             )
         };
         let base = format.render(&parts, 1).map_err(missing)?;
-        let stem = if format.has_serial() {
-            format
-                .render(&parts, 0)
-                .map_err(missing)?
-                .trim_end_matches('0')
-                .to_owned()
-        } else {
-            base.clone()
+        let stem = format.stem(&parts).map_err(missing)?;
+        let looked_up: Option<BTreeSet<String>> = writer
+            .queue()
+            .and_then(|queue| queue.taken_usernames.under(&stem))
+            .map(|known| known.map(str::to_owned).collect());
+        let mut taken = match looked_up {
+            Some(known) => known,
+            None => store::usernames_starting_with(writer.conn(), &stem)
+                .await?
+                .into_iter()
+                .collect(),
         };
-        let mut taken: BTreeSet<String> = store::usernames_starting_with(writer.conn(), &stem)
-            .await?
-            .into_iter()
-            .collect();
         // Users created earlier in the same bulk batch are not written yet.
         if let Some(queue) = writer.queue() {
             taken.extend(
@@ -1053,7 +1052,6 @@ impl Cadre {
             );
         }
         errors.clone().into_result()?;
-        let master = self.master_data().await?;
         let mut tx = self.db.begin().await?;
         let (after, _) = self
             .update_user_in(
@@ -1064,7 +1062,6 @@ impl Cadre {
                 id,
                 if_match,
                 patch,
-                &master,
                 errors,
             )
             .await?;
@@ -1084,10 +1081,10 @@ impl Cadre {
         id: &str,
         if_match: Option<i64>,
         patch: UserPatch,
-        master: &MasterData,
         mut errors: ValidationErrors,
     ) -> Result<(UserView, bool)> {
         let target = self.load_target(tx, actor, id, Target::Modify).await?;
+        let master = reference.master_data(self, tx).await?;
         if let Some(expected) = if_match {
             if expected != target.row.version {
                 return Err(ServiceError::StaleVersion);

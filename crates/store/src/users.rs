@@ -1,6 +1,7 @@
 //! User accounts with their roles and jurisdictions, and user search.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 
 use sqlx::any::AnyRow;
 
@@ -225,18 +226,55 @@ pub async fn usernames_starting_with(
     // user, which made bulk creation slow down as the table grew); usernames compare
     // byte by byte (migration 7 on PostgreSQL), so every username starting with `base`
     // sorts between `base` and `base` followed by the highest code point.
-    let mut sql = Sql::new("SELECT username FROM users WHERE username >= ");
-    sql.bind(base.to_owned())
-        .push(" AND username < ")
-        .bind(format!("{base}{}", char::MAX))
-        .push(" AND username LIKE ")
-        .bind(format!("{}%", cadre_domain::text::escape_like(base)))
-        .push(" ESCAPE '\\'");
+    let mut sql = Sql::new("SELECT username FROM users WHERE ");
+    push_prefix(&mut sql, "username", base);
     sql.fetch_all(conn)
         .await?
         .iter()
         .map(|row| text(row, "username"))
         .collect()
+}
+
+/// Stems looked up by one statement: each adds three bound values.
+const STEMS_PER_STATEMENT: usize = 80;
+
+/// The usernames already taken under each of several stems, read a few statements at a
+/// time: a bulk batch looks them up for all its new users before its rows run, rather
+/// than one statement a user.
+#[derive(Debug, Default)]
+pub struct TakenUsernames {
+    stems: HashSet<String>,
+    taken: BTreeSet<String>,
+}
+
+impl TakenUsernames {
+    pub async fn load(conn: &mut Conn, stems: HashSet<String>) -> Result<Self, StoreError> {
+        let mut taken = BTreeSet::new();
+        let ordered: Vec<&String> = stems.iter().collect();
+        for chunk in ordered.chunks(STEMS_PER_STATEMENT) {
+            let mut sql = Sql::new("SELECT username FROM users WHERE ");
+            for (i, stem) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                push_prefix(&mut sql, "username", stem);
+            }
+            for row in sql.fetch_all(conn).await? {
+                taken.insert(text(&row, "username")?);
+            }
+        }
+        Ok(Self { stems, taken })
+    }
+
+    /// The taken usernames starting with `stem`; `None` when `stem` was not looked up.
+    pub fn under<'a>(&'a self, stem: &'a str) -> Option<impl Iterator<Item = &'a str> + 'a> {
+        self.stems.contains(stem).then(|| {
+            self.taken
+                .range::<str, _>((Bound::Included(stem), Bound::Unbounded))
+                .take_while(move |u| u.starts_with(stem))
+                .map(String::as_str)
+        })
+    }
 }
 
 pub async fn replace_roles(
@@ -722,5 +760,39 @@ pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
     {
         Some(row) => int(&row, "n"),
         None => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taken_usernames_answer_only_for_stems_looked_up() {
+        let known = TakenUsernames {
+            stems: ["joao.lopes".to_owned(), "ana.nova".to_owned()].into(),
+            taken: [
+                "joao.lopes",
+                "joao.lopes2",
+                "joao.lopesa",
+                "joao.lopez",
+                "ana.nova",
+            ]
+            .map(String::from)
+            .into(),
+        };
+        fn under<'a>(known: &'a TakenUsernames, stem: &'a str) -> Option<Vec<&'a str>> {
+            known.under(stem).map(Iterator::collect)
+        }
+        assert_eq!(
+            under(&known, "joao.lopes"),
+            Some(vec!["joao.lopes", "joao.lopes2", "joao.lopesa"])
+        );
+        assert_eq!(under(&known, "ana.nova"), Some(vec!["ana.nova"]));
+        assert_eq!(
+            under(&known, "joao"),
+            None,
+            "a stem not looked up is not known to be free"
+        );
     }
 }

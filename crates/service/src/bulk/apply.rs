@@ -3,6 +3,9 @@
 //! `deactivate_in`, `create_assignment_in`, `replace_in`), inside the batch's transaction.
 
 use cadre_domain::bulk::{BulkRow, Column};
+use std::collections::HashSet;
+
+use cadre_domain::username::UsernameParts;
 use cadre_domain::MobileNumber;
 use cadre_store::bulk_jobs::{self as store, RowOutcome};
 use cadre_store::users as user_store;
@@ -173,6 +176,34 @@ fn valid_new_user(row: &BulkRow, username: Option<String>) -> RowOutcome {
 }
 
 impl Cadre {
+    /// The stems of the usernames the batch's rows without one would be given, from
+    /// their cells as they stand. A row whose checked values give another stem only
+    /// costs a lookup of its own.
+    pub(crate) fn username_stems(&self, rows: &[BulkRow]) -> HashSet<String> {
+        let format = &self.settings.username_format;
+        let country = self.settings.default_country;
+        rows.iter()
+            .filter(|row| row.get(Column::Username).is_none())
+            .filter_map(|row| {
+                let mobile = row
+                    .get(Column::MobileNumber)
+                    .and_then(|m| MobileNumber::parse(m, country).ok());
+                let boundary = row
+                    .list(Column::Jurisdictions)
+                    .into_iter()
+                    .chain(row.list(Column::Boundaries))
+                    .next();
+                let parts = UsernameParts {
+                    first_name: row.get(Column::FirstName).map(str::trim),
+                    last_name: row.get(Column::LastName).map(str::trim),
+                    mobile_national: mobile.as_ref().map(MobileNumber::national),
+                    boundary: boundary.as_deref(),
+                };
+                format.stem(&parts).ok()
+            })
+            .collect()
+    }
+
     /// Applies (or, in a dry run, only checks) one row on `tx`. Refusals become a
     /// failed outcome; database errors are returned, and roll the batch back.
     pub(crate) async fn apply_row(
@@ -363,7 +394,6 @@ impl Cadre {
             let target = self.load_target(tx, run.actor, &id, Target::Modify).await?;
             return Ok(outcome(row, "valid", &target.row.username, &target.row.id));
         }
-        let master = self.master_data().await?;
         let (view, changed) = self
             .update_user_in(
                 tx,
@@ -373,7 +403,6 @@ impl Cadre {
                 &id,
                 None,
                 patch(row),
-                &master,
                 cadre_domain::ValidationErrors::new(),
             )
             .await?;

@@ -23,6 +23,7 @@ use utoipa::ToSchema;
 use cadre_domain::bulk::{duplicates, BulkRow, Column};
 use cadre_domain::{Action, MobileNumber};
 use cadre_store::bulk_jobs::{self as store, JobRow, RowOutcome};
+use cadre_store::users::TakenUsernames;
 
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
@@ -664,6 +665,10 @@ impl Cadre {
             passwords,
             ..apply::Batch::default()
         };
+        if !run.dry_run && matches!(run.operation, Operation::Create | Operation::Upsert) {
+            batch.inserts.taken_usernames =
+                TakenUsernames::load(&mut tx, self.username_stems(rows)).await?;
+        }
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             outcomes.push(self.apply_row(&mut tx, run, row, &mut batch).await?);

@@ -228,6 +228,47 @@ async fn bulk_create_commits_then_an_upsert_of_the_same_file_changes_nothing() {
 }
 
 #[tokio::test]
+async fn bulk_generated_usernames_step_past_existing_users_and_earlier_rows() {
+    let w = World::new().await;
+    // joao.lopes exists already (the World's Tete worker); the batch looks the taken
+    // usernames up before its rows run, and its own rows are not written yet.
+    let csv = "first_name,last_name,mobile_number,gender,roles,jurisdictions\n\
+        João,Lopes,841110011,male,REGISTRAR,ULONGUE\n\
+        Joao, Lopes ,841110012,male,REGISTRAR,ULONGUE\n\
+        Ana,Nova,841110013,female,REGISTRAR,ULONGUE\n";
+    let r = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        csv.into(),
+        &[("credential", "none")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let job = finished(&w.app, &w.admin, &id).await;
+    assert_eq!(
+        (job["succeeded"].as_i64(), job["failed"].as_i64()),
+        (Some(3), Some(0)),
+        "{job}"
+    );
+    let (_, result) = download(
+        &w.app,
+        &w.admin,
+        &format!("/api/v1/bulk/jobs/{id}/result.csv"),
+    )
+    .await;
+    let text = String::from_utf8(result).unwrap();
+    for expected in [
+        "2,created,joao.lopes2,",
+        "3,created,joao.lopes3,",
+        "4,created,ana.nova,",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
+
+#[tokio::test]
 async fn bulk_upsert_updates_by_username_and_by_mobile_and_creates_the_rest() {
     let w = World::new().await;
     let r = upload(&w.app, &w.admin, "users.csv", GOOD_ROWS.into(), &[]).await;
