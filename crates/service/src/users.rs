@@ -949,19 +949,11 @@ impl Cadre {
             .map(|known| known.map(str::to_owned).collect());
         let mut taken = match looked_up {
             Some(known) => known,
-            None => store::usernames_starting_with(writer.conn(), &stem)
-                .await?
-                .into_iter()
-                .collect(),
+            None => store::usernames_starting_with(writer.conn(), &stem).await?,
         };
         // Users created earlier in the same bulk batch are not written yet.
         if let Some(queue) = writer.queue() {
-            taken.extend(
-                queue
-                    .texts("users", "username")
-                    .filter(|u| u.starts_with(stem.as_str()))
-                    .map(str::to_owned),
-            );
+            taken.extend(queue.usernames_under(&stem).map(str::to_owned));
         }
         let mut skipped = 0;
         for n in 1..100_000u32 {
@@ -1052,17 +1044,16 @@ impl Cadre {
             );
         }
         errors.clone().into_result()?;
+        // Master data is read before the transaction, so the edit holds SQLite's one
+        // writer no longer than its own statements.
+        let reference = Reference::default();
+        reference
+            .master_data(self, &mut *self.db.reader().await?)
+            .await?;
         let mut tx = self.db.begin().await?;
         let (after, _) = self
             .update_user_in(
-                &mut tx,
-                &Reference::default(),
-                actor,
-                meta,
-                id,
-                if_match,
-                patch,
-                errors,
+                &mut tx, &reference, actor, meta, id, if_match, patch, errors,
             )
             .await?;
         tx.commit().await?;

@@ -221,18 +221,9 @@ pub async fn get_by_username(
 pub async fn usernames_starting_with(
     conn: &mut Conn,
     base: &str,
-) -> Result<Vec<String>, StoreError> {
-    // The range lets both databases walk the username index (a LIKE alone scans every
-    // user, which made bulk creation slow down as the table grew); usernames compare
-    // byte by byte (migration 7 on PostgreSQL), so every username starting with `base`
-    // sorts between `base` and `base` followed by the highest code point.
-    let mut sql = Sql::new("SELECT username FROM users WHERE ");
-    push_prefix(&mut sql, "username", base);
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(|row| text(row, "username"))
-        .collect()
+) -> Result<BTreeSet<String>, StoreError> {
+    let known = TakenUsernames::load(conn, HashSet::from([base.to_owned()])).await?;
+    Ok(known.taken)
 }
 
 /// Stems looked up by one statement: each adds three bound values.
@@ -249,6 +240,11 @@ pub struct TakenUsernames {
 
 impl TakenUsernames {
     pub async fn load(conn: &mut Conn, stems: HashSet<String>) -> Result<Self, StoreError> {
+        // The ranges let both databases walk the username index (a LIKE alone scans
+        // every user, which made bulk creation slow down as the table grew); usernames
+        // compare byte by byte (migration 7 on PostgreSQL), so every username starting
+        // with a stem sorts between the stem and the stem followed by the highest code
+        // point.
         let mut taken = BTreeSet::new();
         let ordered: Vec<&String> = stems.iter().collect();
         for chunk in ordered.chunks(STEMS_PER_STATEMENT) {

@@ -5,6 +5,9 @@
 //! SQLite, the network on PostgreSQL) whatever it carries, so a batch of 500 new users
 //! costs a handful of statements instead of thousands.
 
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{Sql, Value};
@@ -128,23 +131,31 @@ async fn write_grouped(conn: &mut Conn, rows: Vec<Insert>) -> Result<(), StoreEr
 #[derive(Debug, Default)]
 pub struct InsertQueue {
     pending: Vec<Insert>,
+    /// The usernames of the users waiting here, sorted: choosing a later user's
+    /// username must treat them as taken, and a scan of the queue for each new user
+    /// grew with the square of the batch.
+    queued_usernames: BTreeSet<String>,
     /// What the batch read of usernames before its rows ran, so that choosing each new
     /// user's username needs no statement of its own.
     pub taken_usernames: TakenUsernames,
 }
 
 impl InsertQueue {
-    /// The values of `column` in the waiting rows of `table`: what a later check in the
-    /// same unit of work must treat as already written (a username, say).
-    pub fn texts<'a>(
-        &'a self,
-        table: &'a str,
-        column: &'a str,
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        self.pending
-            .iter()
-            .filter(move |row| row.table == table)
-            .filter_map(move |row| row.text(column))
+    fn push(&mut self, row: Insert) {
+        if row.table == "users" {
+            if let Some(username) = row.text("username") {
+                self.queued_usernames.insert(username.to_owned());
+            }
+        }
+        self.pending.push(row);
+    }
+
+    /// The usernames of waiting users that start with `stem`.
+    pub fn usernames_under<'a>(&'a self, stem: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.queued_usernames
+            .range::<str, _>((Bound::Included(stem), Bound::Unbounded))
+            .take_while(move |u| u.starts_with(stem))
+            .map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -184,7 +195,7 @@ impl Writer<'_> {
         match self {
             Writer::Now(conn) => row.execute(conn).await.map(|_| ()),
             Writer::Queued(_, queue) => {
-                queue.pending.push(row);
+                queue.push(row);
                 Ok(())
             }
         }
@@ -195,7 +206,9 @@ impl Writer<'_> {
         match self {
             Writer::Now(conn) => write_grouped(conn, rows).await,
             Writer::Queued(_, queue) => {
-                queue.pending.extend(rows);
+                for row in rows {
+                    queue.push(row);
+                }
                 Ok(())
             }
         }
@@ -251,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn skipped_conflicts_keep_their_clause_and_queued_texts_are_visible() {
+    fn skipped_conflicts_keep_their_clause_and_queued_usernames_are_known() {
         let message = Insert::new("outbox")
             .set("idempotency_key", "k")
             .skip_if_exists("idempotency_key");
@@ -259,14 +272,19 @@ mod tests {
             statement(&[message.clone(), message]).text(),
             "INSERT INTO outbox (idempotency_key) VALUES ($1), ($2) ON CONFLICT (idempotency_key) DO NOTHING"
         );
-        let queue = InsertQueue {
-            pending: vec![user("ana.lopes"), role("ana.lopes")],
-            ..InsertQueue::default()
-        };
+        let mut queue = InsertQueue::default();
+        for row in [
+            user("ana.lopes"),
+            role("ana.lopes"),
+            user("ana.lopes2"),
+            user("anabela"),
+        ] {
+            queue.push(row);
+        }
         assert_eq!(
-            queue.texts("users", "username").collect::<Vec<_>>(),
-            ["ana.lopes"]
+            queue.usernames_under("ana.lopes").collect::<Vec<_>>(),
+            ["ana.lopes", "ana.lopes2"]
         );
-        assert_eq!(queue.texts("user_roles", "username").count(), 0);
+        assert_eq!(queue.usernames_under("bruno").count(), 0);
     }
 }
