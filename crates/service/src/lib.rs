@@ -45,6 +45,7 @@ pub struct Cadre {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) hasher: password::Hasher,
     pub(crate) limiter: Arc<auth::ClientLimiter>,
+    pub(crate) parsed_uploads: Arc<bulk::ParsedUploads>,
 }
 
 impl Cadre {
@@ -58,6 +59,7 @@ impl Cadre {
             settings: Arc::new(settings),
             clock,
             limiter,
+            parsed_uploads: Arc::default(),
         }
     }
 

@@ -2,14 +2,16 @@
 //!
 //! Upload: the file is parsed once to refuse malformed files and count rows, then
 //! stored with the job. A worker (in `cadre serve`, or the `cadre users import` command
-//! itself) claims the job with a lease, parses the stored file again and works through
-//! it in batches: each batch's changes, its row outcomes and the progress counters
+//! itself) claims the job with a lease, takes the rows parsed at upload when it runs in
+//! the same process (else parses the stored file again) and works through them in
+//! batches: each batch's changes, its row outcomes and the progress counters
 //! commit in one transaction, after re-checking the lease. A crash loses at most the
 //! uncommitted batch, and the next claim resumes after the last committed row.
 
 mod apply;
 mod campaign_close;
 mod files;
+mod handover;
 pub mod parse;
 mod slip_sheet;
 mod slips;
@@ -28,6 +30,7 @@ use cadre_store::users::TakenUsernames;
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 pub use files::ResultFormat;
+pub(crate) use handover::ParsedUploads;
 pub use parse::FileFormat;
 pub use slip_sheet::{qr_modules, render as render_slips, SlipFormat, SlipLabels};
 pub use slips::{Slip, SlipSheetView, SHEET_HOURS};
@@ -276,13 +279,13 @@ impl Cadre {
         }
         let content = upload.content;
         let (format, rows, content) =
-            tokio::task::spawn_blocking(move || -> Result<(FileFormat, usize, Vec<u8>)> {
+            tokio::task::spawn_blocking(move || -> Result<(FileFormat, Vec<BulkRow>, Vec<u8>)> {
                 let (format, rows) = parse::read_rows(&content, MAX_ROWS)?;
-                Ok((format, rows.len(), content))
+                Ok((format, rows, content))
             })
             .await
             .map_err(|e| ServiceError::Internal(format!("parsing task: {e}")))??;
-        if rows == 0 {
+        if rows.is_empty() {
             return Err(parse::file_error("empty_file", "the file has no data rows"));
         }
         let now = cadre_store::timestamp(self.clock.now());
@@ -295,7 +298,7 @@ impl Cadre {
             file_name: upload.file_name.chars().take(200).collect(),
             file_format: format.name().into(),
             created_by: actor.user_id.clone(),
-            total_rows: i64::try_from(rows).unwrap_or(i64::MAX),
+            total_rows: i64::try_from(rows.len()).unwrap_or(i64::MAX),
             created_at: now.clone(),
             updated_at: now,
             ..JobRow::default()
@@ -322,6 +325,7 @@ impl Cadre {
         )
         .await?;
         tx.commit().await?;
+        self.parsed_uploads.keep(&job.id, rows);
         let mut view = self.job_view(job, Vec::new());
         view.slip_sheet = match slip_key {
             Some(_) => {
@@ -494,23 +498,16 @@ impl Cadre {
     }
 
     async fn work_through(&self, id: &str, lease: &WorkerLease) -> Result<()> {
-        let (job, content) = {
-            let mut conn = self.db.reader().await?;
-            let job = store::get(&mut conn, id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
-            let content = store::content(&mut conn, id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
-            (job, content)
-        };
+        let job = store::get(&mut *self.db.reader().await?, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let operation = Operation::parse(&job.operation)?;
         let credential = CredentialMode::parse(&job.credential)?;
         let actor = self.job_actor(&job).await?;
-        let rows = tokio::task::spawn_blocking(move || parse::read_rows(&content, MAX_ROWS))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("parsing task: {e}")))??
-            .1;
+        let rows = match self.parsed_uploads.take(id) {
+            Some(rows) => rows,
+            None => self.parse_stored_file(id).await?,
+        };
         let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         let done = {
             let mut tx = self.db.begin().await?;
@@ -571,6 +568,17 @@ impl Cadre {
             tracing::info!(job = %id, rows = total, "bulk job completed");
         }
         Ok(())
+    }
+
+    /// The rows of the file stored with job `id`.
+    async fn parse_stored_file(&self, id: &str) -> Result<Vec<BulkRow>> {
+        let content = store::content(&mut *self.db.reader().await?, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let (_, rows) = tokio::task::spawn_blocking(move || parse::read_rows(&content, MAX_ROWS))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("parsing task: {e}")))??;
+        Ok(rows)
     }
 
     /// Usernames and mobile numbers used twice in one file: both rows fail.
