@@ -107,6 +107,11 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
+                // A PostgreSQL connection can be cut by a restart, so it is checked
+                // before use. A SQLite connection is a file this process holds open:
+                // checking it cost a round trip to its thread on every acquire, as
+                // much as the statements of a typical read.
+                .test_before_acquire(backend == Backend::Postgres)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
