@@ -226,7 +226,9 @@ impl Cadre {
                 "this account is deactivated",
             ));
         }
-        throttle::clear(&mut tx, &username).await?;
+        if throttle_state != Throttle::default() {
+            throttle::clear(&mut tx, &username).await?;
+        }
         let mut user = user;
         if !user.must_change_password && self.password_expired(&mut tx, &user, now).await? {
             // Rotation is off by default; when configured, an old password still signs

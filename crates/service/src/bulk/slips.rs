@@ -20,7 +20,7 @@ use cadre_store::bulk_jobs as job_store;
 use cadre_store::bulk_slips::{self as store, SheetRow};
 use cadre_store::Conn;
 
-use crate::password::{generate_password, hash_now};
+use crate::password::{generate_password, hash_with, HashMemory};
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
 /// How long a sheet can be taken after its upload.
@@ -45,6 +45,15 @@ pub(crate) struct Generated {
     pub hash: String,
 }
 
+impl Generated {
+    /// A new password and its hash, computed in `memory`.
+    fn new(memory: &mut HashMemory) -> Result<Self> {
+        let password = generate_password();
+        let hash = hash_with(memory, &password)?;
+        Ok(Self { password, hash })
+    }
+}
+
 /// The passwords of one batch, by input row.
 #[derive(Default)]
 pub(crate) struct BatchPasswords(HashMap<i64, Generated>);
@@ -58,13 +67,10 @@ impl BatchPasswords {
         for chunk in rows.chunks(per_thread) {
             let chunk = chunk.to_vec();
             tasks.spawn_blocking(move || -> Result<Vec<(i64, Generated)>> {
+                let mut memory = HashMemory::new();
                 chunk
                     .into_iter()
-                    .map(|row| {
-                        let password = generate_password();
-                        let hash = hash_now(&password)?;
-                        Ok((row, Generated { password, hash }))
-                    })
+                    .map(|row| Ok((row, Generated::new(&mut memory)?)))
                     .collect()
             });
         }
@@ -82,13 +88,9 @@ impl BatchPasswords {
         if let Some(generated) = self.0.remove(&row) {
             return Ok(generated);
         }
-        tokio::task::spawn_blocking(move || {
-            let password = generate_password();
-            let hash = hash_now(&password)?;
-            Ok(Generated { password, hash })
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))?
+        tokio::task::spawn_blocking(|| Generated::new(&mut HashMemory::new()))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))?
     }
 }
 
@@ -213,13 +215,14 @@ impl Cadre {
             )
         })?;
         let now = cadre_store::timestamp(self.clock.now());
+        let taken = || {
+            ServiceError::gone(
+                "slips_taken",
+                "the slip sheet was downloaded already and no longer exists",
+            )
+        };
         match sheet_view(&sheet, &now).status.as_str() {
-            "taken" => {
-                return Err(ServiceError::gone(
-                    "slips_taken",
-                    "the slip sheet was downloaded already and no longer exists",
-                ))
-            }
+            "taken" => return Err(taken()),
             "expired" => {
                 return Err(ServiceError::gone(
                     "slips_expired",
@@ -249,10 +252,7 @@ impl Cadre {
         .map_err(|e| ServiceError::Internal(format!("opening slips: {e}")))??;
         let mut tx = self.db.begin().await?;
         if !store::take(&mut tx, job_id, &now).await? {
-            return Err(ServiceError::gone(
-                "slips_taken",
-                "the slip sheet was downloaded already and no longer exists",
-            ));
+            return Err(taken());
         }
         self.record_by(
             &mut tx,
