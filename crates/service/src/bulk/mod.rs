@@ -547,8 +547,23 @@ impl Cadre {
             file_errors: &file_errors,
             slip_key: slip_key.as_deref(),
         };
-        for batch in rows.get(done..).unwrap_or_default().chunks(BATCH_ROWS) {
-            if !self.commit_batch(&run, batch).await? {
+        let batches: Vec<&[BulkRow]> = rows
+            .get(done..)
+            .unwrap_or_default()
+            .chunks(BATCH_ROWS)
+            .collect();
+        let mut hashing = self.start_hashing(&run, batches.first().copied());
+        for (n, batch) in batches.iter().enumerate() {
+            let passwords = match hashing.take() {
+                Some(task) => task
+                    .await
+                    .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))??,
+                None => slips::BatchPasswords::default(),
+            };
+            // The next batch's passwords hash while this one's transaction runs, so
+            // the cores do not wait for the database between batches.
+            hashing = self.start_hashing(&run, batches.get(n + 1).copied());
+            if !self.commit_batch(&run, batch, passwords).await? {
                 tracing::info!(job = %id, "lease lost; another process continues this job");
                 return Ok(());
             }
@@ -620,13 +635,23 @@ impl Cadre {
     /// One batch in one transaction; on a database error (a unique index hit by a
     /// concurrent change), the batch is redone row by row so one row cannot sink the
     /// others. Ok(false) when the lease is lost.
-    async fn commit_batch(&self, run: &JobRun<'_>, batch: &[BulkRow]) -> Result<bool> {
-        match self.try_batch(run, batch).await {
+    async fn commit_batch(
+        &self,
+        run: &JobRun<'_>,
+        batch: &[BulkRow],
+        passwords: slips::BatchPasswords,
+    ) -> Result<bool> {
+        match self.try_batch(run, batch, passwords).await {
             Ok(kept) => Ok(kept),
             Err(ServiceError::Unavailable(reason)) => Err(ServiceError::Unavailable(reason)),
             Err(_) if batch.len() > 1 => {
                 for row in batch {
-                    match self.try_batch(run, std::slice::from_ref(row)).await {
+                    // A row redone alone makes its password anew.
+                    let passwords = slips::BatchPasswords::default();
+                    match self
+                        .try_batch(run, std::slice::from_ref(row), passwords)
+                        .await
+                    {
                         Ok(true) => {}
                         Ok(false) => return Ok(false),
                         Err(ServiceError::Unavailable(reason)) => {
@@ -650,20 +675,36 @@ impl Cadre {
         }
     }
 
-    async fn try_batch(&self, run: &JobRun<'_>, rows: &[BulkRow]) -> Result<bool> {
-        // Passwords are hashed before the transaction opens, on every core.
-        let passwords = match (run.slip_key, run.operation) {
-            (Some(_), Operation::Create | Operation::Replace) => {
-                let rows = rows
-                    .iter()
-                    .map(|row| row.row_no)
-                    .filter(|row| !run.file_errors.contains_key(row))
-                    .collect();
-                slips::BatchPasswords::for_rows(rows, self.settings.password_hashing_threads)
-                    .await?
-            }
-            _ => slips::BatchPasswords::default(),
+    /// Starts making and hashing, on every core, the passwords of `batch` when the job
+    /// generates them: hashing is what such a job spends its time on, and it must not
+    /// happen inside a transaction.
+    fn start_hashing(
+        &self,
+        run: &JobRun<'_>,
+        batch: Option<&[BulkRow]>,
+    ) -> Option<tokio::task::JoinHandle<Result<slips::BatchPasswords>>> {
+        let (Some(_), Operation::Create | Operation::Replace, Some(batch)) =
+            (run.slip_key, run.operation, batch)
+        else {
+            return None;
         };
+        let rows = batch
+            .iter()
+            .map(|row| row.row_no)
+            .filter(|row| !run.file_errors.contains_key(row))
+            .collect();
+        Some(tokio::spawn(slips::BatchPasswords::for_rows(
+            rows,
+            self.settings.password_hashing_threads,
+        )))
+    }
+
+    async fn try_batch(
+        &self,
+        run: &JobRun<'_>,
+        rows: &[BulkRow],
+        passwords: slips::BatchPasswords,
+    ) -> Result<bool> {
         let mut tx = self.db.begin().await?;
         // Re-check the lease first: it also locks the job row for this transaction.
         if !store::renew_lease(&mut tx, run.job_id, &run.lease.owner, &run.lease.until()).await? {
