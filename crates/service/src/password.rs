@@ -143,6 +143,26 @@ fn blocks<'m>(memory: &'m mut HashMemory, params: &Params) -> &'m mut [Block] {
     &mut memory[..count]
 }
 
+/// The `len`-byte Argon2 output of `password` and `salt`, computed in `memory`.
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &mut HashMemory,
+    password: &str,
+    salt: &[u8],
+    len: usize,
+) -> argon2::password_hash::Result<Output> {
+    Output::init_with(len, |out| {
+        argon2
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                out,
+                blocks(memory, argon2.params()),
+            )
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+}
+
 /// Argon2id of `password` with cadre's parameters and a fresh salt, as a PHC string.
 pub fn hash_now(password: &str) -> Result<String, ServiceError> {
     hash_with(&mut HashMemory::new(), password)
@@ -155,22 +175,19 @@ pub fn hash_with(memory: &mut HashMemory, password: &str) -> Result<String, Serv
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
     let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        argon2
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_raw,
-                out,
-                blocks(memory, &params),
-            )
-            .map_err(|_| argon2::password_hash::Error::Crypto)
-    })
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let output = compute(
+        &argon2,
+        memory,
+        password,
+        salt_raw,
+        Params::DEFAULT_OUTPUT_LEN,
+    )
     .map_err(|e| failed(&e))?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        params: ParamsString::try_from(argon2.params()).map_err(|e| failed(&e))?,
         salt: Some(salt.as_salt()),
         hash: Some(output),
     };
@@ -204,17 +221,8 @@ pub fn verify_with(memory: &mut HashMemory, password: &str, phc: &str) -> bool {
     let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else {
         return false;
     };
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let computed = Output::init_with(expected.len(), |out| {
-        argon2
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_raw,
-                out,
-                blocks(memory, &params),
-            )
-            .map_err(|_| argon2::password_hash::Error::Crypto)
-    });
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = compute(&argon2, memory, password, salt_raw, expected.len());
     // `Output` compares in constant time.
     computed.is_ok_and(|computed| computed == expected)
 }
