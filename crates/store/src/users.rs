@@ -264,13 +264,21 @@ impl TakenUsernames {
 
     /// The taken usernames starting with `stem`; `None` when `stem` was not looked up.
     pub fn under<'a>(&'a self, stem: &'a str) -> Option<impl Iterator<Item = &'a str> + 'a> {
-        self.stems.contains(stem).then(|| {
-            self.taken
-                .range::<str, _>((Bound::Included(stem), Bound::Unbounded))
-                .take_while(move |u| u.starts_with(stem))
-                .map(String::as_str)
-        })
+        self.stems
+            .contains(stem)
+            .then(|| starting_with(&self.taken, stem))
     }
+}
+
+/// The names of a sorted set that start with `stem`, by walking its range.
+pub(crate) fn starting_with<'a>(
+    names: &'a BTreeSet<String>,
+    stem: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    names
+        .range::<str, _>((Bound::Included(stem), Bound::Unbounded))
+        .take_while(move |u| u.starts_with(stem))
+        .map(String::as_str)
 }
 
 pub async fn replace_roles(

@@ -6,12 +6,11 @@
 //! costs a handful of statements instead of thousands.
 
 use std::collections::BTreeSet;
-use std::ops::Bound;
 
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{Sql, Value};
-use crate::users::TakenUsernames;
+use crate::users::{starting_with, TakenUsernames};
 
 /// Bound values per statement. SQLite allows 32,766, PostgreSQL 65,535. Since
 /// statements bind by position (`Sql::text_for`) binding is linear, and larger
@@ -152,10 +151,7 @@ impl InsertQueue {
 
     /// The usernames of waiting users that start with `stem`.
     pub fn usernames_under<'a>(&'a self, stem: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.queued_usernames
-            .range::<str, _>((Bound::Included(stem), Bound::Unbounded))
-            .take_while(move |u| u.starts_with(stem))
-            .map(String::as_str)
+        starting_with(&self.queued_usernames, stem)
     }
 
     pub fn is_empty(&self) -> bool {

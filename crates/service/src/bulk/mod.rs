@@ -552,17 +552,20 @@ impl Cadre {
             .unwrap_or_default()
             .chunks(BATCH_ROWS)
             .collect();
-        let mut hashing = self.start_hashing(&run, batches.first().copied());
+        // A set, so that leaving early (a lost lease, an error) stops the hashing of
+        // passwords no batch will use.
+        let mut hashing = tokio::task::JoinSet::new();
+        self.start_hashing(&mut hashing, &run, batches.first().copied());
         for (n, batch) in batches.iter().enumerate() {
-            let passwords = match hashing.take() {
-                Some(task) => task
-                    .await
-                    .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))??,
+            let passwords = match hashing.join_next().await {
+                Some(done) => {
+                    done.map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))??
+                }
                 None => slips::BatchPasswords::default(),
             };
             // The next batch's passwords hash while this one's transaction runs, so
             // the cores do not wait for the database between batches.
-            hashing = self.start_hashing(&run, batches.get(n + 1).copied());
+            self.start_hashing(&mut hashing, &run, batches.get(n + 1).copied());
             if !self.commit_batch(&run, batch, passwords).await? {
                 tracing::info!(job = %id, "lease lost; another process continues this job");
                 return Ok(());
@@ -680,23 +683,24 @@ impl Cadre {
     /// happen inside a transaction.
     fn start_hashing(
         &self,
+        hashing: &mut tokio::task::JoinSet<Result<slips::BatchPasswords>>,
         run: &JobRun<'_>,
         batch: Option<&[BulkRow]>,
-    ) -> Option<tokio::task::JoinHandle<Result<slips::BatchPasswords>>> {
+    ) {
         let (Some(_), Operation::Create | Operation::Replace, Some(batch)) =
             (run.slip_key, run.operation, batch)
         else {
-            return None;
+            return;
         };
         let rows = batch
             .iter()
             .map(|row| row.row_no)
             .filter(|row| !run.file_errors.contains_key(row))
             .collect();
-        Some(tokio::spawn(slips::BatchPasswords::for_rows(
+        hashing.spawn(slips::BatchPasswords::for_rows(
             rows,
             self.settings.password_hashing_threads,
-        )))
+        ));
     }
 
     async fn try_batch(
