@@ -124,6 +124,12 @@ impl Db {
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 5000",
                                 "PRAGMA synchronous = NORMAL",
+                                // Reads map the file instead of copying each page
+                                // through a system call into a cache of 2 MB per
+                                // connection: a name search over a million users reads
+                                // tens of thousands of rows. Writes still go through
+                                // the journal as before.
+                                "PRAGMA mmap_size = 1073741824",
                             ] {
                                 sqlx::query(pragma).execute(&mut *conn).await?;
                             }
