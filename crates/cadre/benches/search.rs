@@ -5,7 +5,9 @@
 //! `cargo bench -p cadre --bench search` (SQLite in a temporary file); set
 //! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a fresh
 //! `cadre_bench_…` database is created there and dropped afterwards) and
-//! `BENCH_USERS` for another population size (default 1,000,000).
+//! `BENCH_USERS` for another population size (default 1,000,000). With `BENCH_KEEP=1`
+//! the generated database is kept (its address is printed) to look at query plans;
+//! `BENCH_ONLY=subtree` runs only the queries whose label contains that text.
 //!
 //! The users are written straight into the tables, by multi-row inserts in transactions
 //! of 40,000; then the database gets the statistics (and on PostgreSQL the visibility
@@ -91,6 +93,11 @@ async fn run() -> Result<(), Failure> {
         ),
     };
     let result = bench(&url, users).await;
+    if std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1") {
+        println!("kept the generated database: {url}");
+        let _kept = scratch.keep();
+        return result;
+    }
     if let Some((admin, name)) = cleanup {
         let server = Db::connect(&admin, &DbOptions::default()).await?;
         let mut conn = server.reader().await?;
@@ -184,8 +191,9 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
             },
         ),
     ];
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut worst_p95: f64 = 0.0;
-    for (label, filter) in filters {
+    for (label, filter) in filters.into_iter().filter(|(l, _)| l.contains(&only)) {
         let times = measure(|| {
             let (cadre, operator, filter) = (cadre.clone(), operator.clone(), filter.clone());
             async move {

@@ -390,6 +390,39 @@ pub fn push_footprint_touches(
     sql.push("))");
 }
 
+/// Appends `AND (…)`: the footprint of user `u` touches one of `subtrees`, as
+/// [`push_footprint_touches`] but read from the paths kept in the user's row
+/// (migration 10). Jurisdictions answer from the row alone; the boundaries of past
+/// assignments are kept too, so a user found only there is checked for an assignment
+/// open on `today`.
+fn push_places_within(sql: &mut Sql, dialect: Dialect, subtrees: &[BoundaryPath], today: &str) {
+    let occurs_in = |sql: &mut Sql, column: &str| {
+        sql.push("(");
+        for (i, root) in subtrees.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            match dialect {
+                Dialect::Sqlite => sql.push("instr(").push(column).push(", "),
+                Dialect::Postgres => sql.push("strpos(").push(column).push(", "),
+            };
+            sql.bind(root.as_str()).push(") > 0");
+        }
+        if subtrees.is_empty() {
+            sql.push("1 = 0");
+        }
+        sql.push(")");
+    };
+    sql.push(" AND (");
+    occurs_in(sql, "u.jurisdiction_paths");
+    sql.push(" OR (");
+    occurs_in(sql, "u.assignment_paths");
+    sql.push(" AND EXISTS (SELECT 1 FROM assignments fa JOIN assignment_boundaries fab ON fab.assignment_id = fa.id JOIN boundaries fab_b ON fab_b.code = fab.boundary_code WHERE fa.user_id = u.id AND fa.till_date >= ")
+        .bind(today);
+    push_path_in_subtrees(sql, "fab_b.path", subtrees);
+    sql.push(")))");
+}
+
 /// Each user's footprint: jurisdictions and boundaries of assignments open on `today`.
 pub async fn footprints_of(
     conn: &mut Conn,
@@ -541,15 +574,15 @@ fn push_prefix(sql: &mut Sql, column: &str, prefix: &str) {
 /// scanning.
 const TRIGRAM: usize = 3;
 
-/// How name fragments are looked up.
+/// Where the two databases' searches differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NameLookup {
-    /// PostgreSQL: a plain LIKE, which the planner answers from the trigram index
-    /// (migration 9) when it pays.
-    Like,
-    /// SQLite: the planner cannot use an index for `LIKE '%…%'`, so the matches come
-    /// from the FTS5 trigram table (migration 9).
-    Fts,
+enum Dialect {
+    /// Name fragments: a plain LIKE, which the planner answers from the trigram index
+    /// (migration 9) when it pays. Substrings: `strpos`.
+    Postgres,
+    /// Name fragments: the planner cannot use an index for `LIKE '%…%'`, so the
+    /// matches come from the FTS5 trigram table (migration 9). Substrings: `instr`.
+    Sqlite,
 }
 
 /// An FTS5 phrase matching `fragment` anywhere: with the trigram tokenizer, the
@@ -559,8 +592,8 @@ fn fts_phrase(fragment: &str) -> String {
 }
 
 /// Appends the condition that the folded name contains `fragment`.
-fn push_name_contains(sql: &mut Sql, lookup: NameLookup, fragment: &str) {
-    if lookup == NameLookup::Fts && fragment.chars().count() >= TRIGRAM {
+fn push_name_contains(sql: &mut Sql, dialect: Dialect, fragment: &str) {
+    if dialect == Dialect::Sqlite && long_enough(fragment) {
         // The trigrams of the fragment at consecutive positions are exactly the names
         // containing it (names and fragments are folded to lowercase ASCII alike), so
         // no LIKE needs to read each candidate's name again.
@@ -568,25 +601,70 @@ fn push_name_contains(sql: &mut Sql, lookup: NameLookup, fragment: &str) {
             .bind(fts_phrase(fragment))
             .push(")");
     } else {
-        sql.push("u.name_folded LIKE ")
-            .bind(like_contains(fragment))
-            .push(" ESCAPE '\\'");
+        push_name_like(sql, fragment);
     }
+}
+
+/// Appends `u.name_folded LIKE '%fragment%'`.
+fn push_name_like(sql: &mut Sql, fragment: &str) {
+    sql.push("u.name_folded LIKE ")
+        .bind(like_contains(fragment))
+        .push(" ESCAPE '\\'");
 }
 
 /// Whether a name fragment long enough for the trigram index narrows the search.
 fn by_trigram(q: &UserQuery) -> bool {
-    let long = |fragment: &str| fragment.chars().count() >= TRIGRAM;
-    q.q.as_ref().is_some_and(|any| long(&any.folded)) || q.name_words.iter().any(|w| long(w))
+    q.q.as_ref().is_some_and(|any| long_enough(&any.folded))
+        || q.name_words.iter().any(|w| long_enough(w))
 }
 
-fn filter(q: &UserQuery, lookup: NameLookup) -> Sql {
-    let mut sql = Sql::new(" WHERE 1 = 1");
+fn long_enough(fragment: &str) -> bool {
+    fragment.chars().count() >= TRIGRAM
+}
+
+/// An FTS5 query that every name containing all of `fragments` satisfies: the first and
+/// the last trigram of each. Those two take a third of the time of the whole phrase
+/// (whose every trigram's positions must line up), and the LIKE that follows them
+/// reads a name already at hand, since each match is joined to its user for the
+/// sort key and the other filters anyway.
+fn fts_candidates<'a>(fragments: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for fragment in fragments.filter(|f| long_enough(f)) {
+        let chars: Vec<char> = fragment.chars().collect();
+        let first: String = chars[..TRIGRAM].iter().collect();
+        let last: String = chars[chars.len() - TRIGRAM..].iter().collect();
+        for trigram in [first, last] {
+            let term = fts_phrase(&trigram);
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+    }
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// `FROM` and `WHERE` of the users matching `q`, as `u`.
+fn matching(q: &UserQuery, dialect: Dialect) -> Sql {
+    let candidates = match dialect {
+        Dialect::Sqlite => fts_candidates(q.name_words.iter().map(String::as_str)),
+        Dialect::Postgres => None,
+    };
+    let mut sql = match candidates {
+        // The trigram table drives: the planner would otherwise look each user up in it.
+        Some(query) => {
+            let mut sql = Sql::new(
+                " FROM users_name_fts f JOIN users u ON u.rowid = f.rowid WHERE users_name_fts MATCH ",
+            );
+            sql.bind(query);
+            sql
+        }
+        None => Sql::new(" FROM users u WHERE 1 = 1"),
+    };
     if let Some(any) = &q.q {
         // Each alternative can be answered by an index of its own, which both databases
         // combine (SQLite's multi-index OR, PostgreSQL's bitmap OR).
         sql.push(" AND (");
-        push_name_contains(&mut sql, lookup, &any.folded);
+        push_name_contains(&mut sql, dialect, &any.folded);
         sql.push(" OR ");
         push_prefix(&mut sql, "u.username", &any.lower);
         sql.push(" OR ");
@@ -599,7 +677,7 @@ fn filter(q: &UserQuery, lookup: NameLookup) -> Sql {
     }
     for word in &q.name_words {
         sql.push(" AND ");
-        push_name_contains(&mut sql, lookup, word);
+        push_name_like(&mut sql, word);
     }
     if let Some(prefix) = &q.username_prefix {
         sql.push(" AND ");
@@ -630,7 +708,7 @@ fn filter(q: &UserQuery, lookup: NameLookup) -> Sql {
             .push(")");
     }
     if let Some(boundary) = &q.boundary {
-        push_footprint_touches(&mut sql, "u.id", std::slice::from_ref(boundary), &q.today);
+        push_places_within(&mut sql, dialect, std::slice::from_ref(boundary), &q.today);
     }
     if let Some(status) = &q.status {
         sql.push(" AND u.status = ").bind(status.as_str());
@@ -646,16 +724,16 @@ fn filter(q: &UserQuery, lookup: NameLookup) -> Sql {
         sql.push(" AND u.profile_complete = ").bind(complete);
     }
     if let Some(subtrees) = &q.visible_within {
-        push_footprint_touches(&mut sql, "u.id", subtrees, &q.today);
+        push_places_within(&mut sql, dialect, subtrees, &q.today);
     }
     sql
 }
 
-fn name_lookup(conn: &Conn) -> NameLookup {
+fn dialect(conn: &Conn) -> Dialect {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        NameLookup::Fts
+        Dialect::Sqlite
     } else {
-        NameLookup::Like
+        Dialect::Postgres
     }
 }
 
@@ -663,8 +741,8 @@ fn name_lookup(conn: &Conn) -> NameLookup {
 /// every match, so running them on two connections at once halves the wait when the
 /// database has cores to spare.
 pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
-    let mut count = Sql::new("SELECT COUNT(*) AS n FROM users u");
-    count.append(&filter(q, name_lookup(conn)));
+    let mut count = Sql::new("SELECT COUNT(*) AS n");
+    count.append(&matching(q, dialect(conn)));
     match count.fetch_optional(conn).await? {
         Some(row) => int(&row, "n"),
         None => Ok(0),
@@ -676,15 +754,13 @@ pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
-    let where_clause = filter(q, name_lookup(conn));
+    let mut page = matching(q, dialect(conn));
     let column = format!("u.{}", q.sort.column());
     let (cmp, order) = if q.descending {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
-    let mut page = Sql::new(" FROM users u");
-    page.append(&where_clause);
     if let Some((value, id)) = &q.after {
         page.push(&format!(" AND ({column} {cmp} "))
             .bind(value.as_str())

@@ -998,21 +998,100 @@ async fn search_filters_by_campaign_assignment_role_and_assignment_boundary() {
         .await;
     assert_eq!(by_campaign.body["items"][0]["username"], "floating");
     assert_eq!(by_campaign.body["total"], 1);
-    let by_role = w
-        .app
-        .get("/api/v1/users?role=DISTRIBUTOR&sort=-username", &w.admin)
-        .await;
-    let names: Vec<&str> = by_role.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, vec!["tomas.bila", "floating"]);
+    assert_eq!(
+        found(&w, &w.admin, "role=DISTRIBUTOR&sort=-username").await,
+        vec!["tomas.bila", "floating"]
+    );
     let by_place = w.app.get("/api/v1/users?boundary=LICHINGA", &w.admin).await;
     assert_eq!(
         by_place.body["total"], 3,
         "ana.sitoe, tomas.bila, and floating through its assignment"
+    );
+}
+
+/// The usernames a search answers, with its total checked against them.
+async fn found(w: &World, token: &str, query: &str) -> Vec<String> {
+    let r = w.app.get(&format!("/api/v1/users?{query}"), token).await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+    let names: Vec<String> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(r.body["total"], names.len(), "{query}");
+    names
+}
+
+#[tokio::test]
+async fn search_within_a_boundary_follows_moved_jurisdictions_and_ended_assignments() {
+    let w = with_campaign().await;
+    let made = assign(
+        &w,
+        &w.admin,
+        &w.nobody,
+        json!({"campaign": "LLIN-2026", "boundaries": ["CHIUAULA"], "roles": ["DISTRIBUTOR"]}),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(found(&w, &w.admin, "boundary=NIASSA")
+        .await
+        .contains(&"floating".to_owned()));
+    assert!(!found(&w, &w.admin, "boundary=TETE")
+        .await
+        .contains(&"floating".to_owned()));
+
+    let id = made.body["id"].as_str().unwrap();
+    let ended = w
+        .app
+        .post(
+            &format!("/api/v1/assignments/{id}/end"),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    assert!(
+        found(&w, &w.admin, "boundary=LICHINGA")
+            .await
+            .contains(&"floating".to_owned()),
+        "an assignment ended today still covers today"
+    );
+    w.app.clock.advance(86_400);
+    assert!(
+        !found(&w, &w.admin, "boundary=NIASSA")
+            .await
+            .contains(&"floating".to_owned()),
+        "the day after, the ended assignment no longer places the user"
+    );
+
+    assert_eq!(
+        found(&w, &w.admin, "name=lopes&boundary=ANGONIA").await,
+        vec!["joao.lopes"]
+    );
+    assert_eq!(
+        found(&w, &w.sup_tete, "name=lopes").await,
+        vec!["joao.lopes"]
+    );
+    let moved = w
+        .app
+        .patch(
+            &format!("/api/v1/users/{}", w.tete_worker),
+            &w.admin,
+            json!({"jurisdictions": ["CHIUAULA"]}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert!(found(&w, &w.admin, "name=lopes&boundary=TETE")
+        .await
+        .is_empty());
+    assert_eq!(
+        found(&w, &w.admin, "name=lopes&boundary=CHIUAULA").await,
+        vec!["joao.lopes"]
+    );
+    assert!(
+        found(&w, &w.sup_tete, "name=lopes").await.is_empty(),
+        "a Tete supervisor no longer sees a worker moved to Niassa"
     );
 }
 
