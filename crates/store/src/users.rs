@@ -848,6 +848,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trigram_candidates_take_the_ends_of_each_long_fragment() {
+        let query = |words: &[&str]| fts_candidates(words.iter().copied());
+        assert_eq!(query(&["macuacua"]).as_deref(), Some(r#""mac" AND "cua""#));
+        assert_eq!(query(&["ana"]).as_deref(), Some(r#""ana""#));
+        assert_eq!(
+            query(&["jo", "lopes", "sitoe"]).as_deref(),
+            Some(r#""lop" AND "pes" AND "sit" AND "toe""#),
+            "fragments under three characters are left to the LIKE"
+        );
+        assert_eq!(query(&["ab"]), None);
+        assert_eq!(query(&["çãoçã"]).as_deref(), Some(r#""ção" AND "oçã""#));
+        assert_eq!(query(&["a\"b\"c"]).as_deref(), Some(r#""a""b" AND "b""c""#));
+    }
+
+    #[test]
     fn taken_usernames_answer_only_for_stems_looked_up() {
         let known = TakenUsernames {
             stems: ["joao.lopes".to_owned(), "ana.nova".to_owned()].into(),

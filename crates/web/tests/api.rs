@@ -829,6 +829,13 @@ async fn search_by_name_username_mobile_and_email() {
         assert_eq!(names(&r), vec!["joao.lopes"], "{query}");
         assert_eq!(r.body["total"], 1, "{query}");
     }
+    // Each name here holds the first and the last trigram of the fragment, which is
+    // all the trigram table is asked for, but not the fragment itself.
+    for query in ["name=loppes", "name=joalopes", "name=ao%20loppes"] {
+        let r = w.app.get(&format!("/api/v1/users?{query}"), &w.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(r.body["total"], 0, "{query}: {}", r.body);
+    }
 }
 
 #[tokio::test]
