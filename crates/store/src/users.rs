@@ -382,12 +382,25 @@ pub fn push_footprint_touches(
     sql.push(" AND (EXISTS (SELECT 1 FROM user_jurisdictions fj JOIN boundaries fb ON fb.code = fj.boundary_code WHERE fj.user_id = ")
         .push(user_id_column);
     push_path_in_subtrees(sql, "fb.path", subtrees);
-    sql.push(") OR EXISTS (SELECT 1 FROM assignments fa JOIN assignment_boundaries fab ON fab.assignment_id = fa.id JOIN boundaries fab_b ON fab_b.code = fab.boundary_code WHERE fa.user_id = ")
+    sql.push(") OR ");
+    push_open_assignment_within(sql, user_id_column, subtrees, today);
+    sql.push(")");
+}
+
+/// Appends `EXISTS (…)`: the user whose id is in `user_id_column` has an assignment
+/// open on `today` covering a boundary in one of `subtrees`.
+fn push_open_assignment_within(
+    sql: &mut Sql,
+    user_id_column: &str,
+    subtrees: &[BoundaryPath],
+    today: &str,
+) {
+    sql.push("EXISTS (SELECT 1 FROM assignments fa JOIN assignment_boundaries fab ON fab.assignment_id = fa.id JOIN boundaries fab_b ON fab_b.code = fab.boundary_code WHERE fa.user_id = ")
         .push(user_id_column)
         .push(" AND fa.till_date >= ")
         .bind(today);
     push_path_in_subtrees(sql, "fab_b.path", subtrees);
-    sql.push("))");
+    sql.push(")");
 }
 
 /// Appends `AND (…)`: the footprint of user `u` touches one of `subtrees`, as
@@ -417,10 +430,9 @@ fn push_places_within(sql: &mut Sql, dialect: Dialect, subtrees: &[BoundaryPath]
     occurs_in(sql, "u.jurisdiction_paths");
     sql.push(" OR (");
     occurs_in(sql, "u.assignment_paths");
-    sql.push(" AND EXISTS (SELECT 1 FROM assignments fa JOIN assignment_boundaries fab ON fab.assignment_id = fa.id JOIN boundaries fab_b ON fab_b.code = fab.boundary_code WHERE fa.user_id = u.id AND fa.till_date >= ")
-        .bind(today);
-    push_path_in_subtrees(sql, "fab_b.path", subtrees);
-    sql.push(")))");
+    sql.push(" AND ");
+    push_open_assignment_within(sql, "u.id", subtrees, today);
+    sql.push("))");
 }
 
 /// Each user's footprint: jurisdictions and boundaries of assignments open on `today`.
