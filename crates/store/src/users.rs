@@ -603,20 +603,6 @@ fn fts_phrase(fragment: &str) -> String {
     format!("\"{}\"", fragment.replace('"', "\"\""))
 }
 
-/// Appends the condition that the folded name contains `fragment`.
-fn push_name_contains(sql: &mut Sql, dialect: Dialect, fragment: &str) {
-    if dialect == Dialect::Sqlite && long_enough(fragment) {
-        // The trigrams of the fragment at consecutive positions are exactly the names
-        // containing it (names and fragments are folded to lowercase ASCII alike), so
-        // no LIKE needs to read each candidate's name again.
-        sql.push("u.rowid IN (SELECT rowid FROM users_name_fts WHERE users_name_fts MATCH ")
-            .bind(fts_phrase(fragment))
-            .push(")");
-    } else {
-        push_name_like(sql, fragment);
-    }
-}
-
 /// Appends `u.name_folded LIKE '%fragment%'`.
 fn push_name_like(sql: &mut Sql, fragment: &str) {
     sql.push("u.name_folded LIKE ")
@@ -655,53 +641,124 @@ fn fts_candidates<'a>(fragments: impl Iterator<Item = &'a str>) -> Option<String
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
-/// `FROM` and `WHERE` of the users matching `q`, as `u`.
-fn matching(q: &UserQuery, dialect: Dialect) -> Sql {
-    let candidates = match dialect {
+/// The FTS5 query whose matches drive the search, when the trigram table does (SQLite,
+/// with a name fragment long enough).
+fn driving_candidates(q: &UserQuery, dialect: Dialect) -> Option<String> {
+    match dialect {
         Dialect::Sqlite => fts_candidates(q.name_words.iter().map(String::as_str)),
         Dialect::Postgres => None,
-    };
-    let mut sql = match candidates {
+    }
+}
+
+/// A search's `FROM users u WHERE …`: driven by the trigram table's matches of
+/// `candidates` when given.
+fn from_users(candidates: Option<String>) -> Sql {
+    match candidates {
         // The trigram table drives: the planner would otherwise look each user up in it.
+        // A CROSS JOIN is SQLite's way of fixing that order, which also keeps it from
+        // walking the sort column's index for the page.
         Some(query) => {
             let mut sql = Sql::new(
-                " FROM users_name_fts f JOIN users u ON u.rowid = f.rowid WHERE users_name_fts MATCH ",
+                " FROM users_name_fts f CROSS JOIN users u WHERE u.rowid = f.rowid AND users_name_fts MATCH ",
             );
             sql.bind(query);
             sql
         }
         None => Sql::new(" FROM users u WHERE 1 = 1"),
-    };
-    if let Some(any) = &q.q {
-        // Each alternative can be answered by an index of its own, which both databases
-        // combine (SQLite's multi-index OR, PostgreSQL's bitmap OR).
-        sql.push(" AND (");
-        push_name_contains(&mut sql, dialect, &any.folded);
-        sql.push(" OR ");
-        push_prefix(&mut sql, "u.username", &any.lower);
-        sql.push(" OR ");
-        push_prefix(&mut sql, "u.email_lower", &any.lower);
-        if let Some(digits) = any.digits.as_deref().filter(|d| !d.is_empty()) {
-            sql.push(" OR ");
-            push_prefix(&mut sql, "u.mobile_national", digits);
-        }
-        sql.push(")");
     }
+}
+
+/// The alternatives of the one-box search, each a condition on `u`: name, username,
+/// email and, when the fragment holds digits, mobile.
+fn one_box_alternatives(any: &UserQueryAny) -> Vec<Sql> {
+    let mut name = Sql::new("");
+    push_name_like(&mut name, &any.folded);
+    let mut alternatives = vec![name];
+    for (column, prefix) in [
+        ("u.username", Some(any.lower.as_str())),
+        ("u.email_lower", Some(any.lower.as_str())),
+        (
+            "u.mobile_national",
+            any.digits.as_deref().filter(|d| !d.is_empty()),
+        ),
+    ] {
+        if let Some(prefix) = prefix {
+            let mut alternative = Sql::new("");
+            push_prefix(&mut alternative, column, prefix);
+            alternatives.push(alternative);
+        }
+    }
+    alternatives
+}
+
+/// `FROM` and `WHERE` of the users matching `q`, as `u`, in parts no user is in twice,
+/// to be joined by `UNION ALL`: one part, except for a one-box search on SQLite.
+fn matching(q: &UserQuery, dialect: Dialect) -> Vec<Sql> {
+    let driving = driving_candidates(q, dialect);
+    let mut parts = match (&q.q, dialect) {
+        (None, _) => vec![from_users(driving)],
+        // Each alternative can be answered by an index of its own, which PostgreSQL's
+        // bitmap OR combines.
+        (Some(any), Dialect::Postgres) => {
+            let mut sql = from_users(driving);
+            sql.push(" AND (");
+            for (i, alternative) in one_box_alternatives(any).iter().enumerate() {
+                sql.push(if i == 0 { "" } else { " OR " })
+                    .append(alternative);
+            }
+            sql.push(")");
+            vec![sql]
+        }
+        // SQLite's multi-index OR would look every user up in the trigram table's
+        // answer; a part per alternative lets the trigram table drive the name's. Each
+        // part leaves out the users an earlier one holds (a missing email or mobile
+        // holding none), so none is counted twice.
+        (Some(any), Dialect::Sqlite) => {
+            let alternatives = one_box_alternatives(any);
+            alternatives
+                .iter()
+                .enumerate()
+                .map(|(i, alternative)| {
+                    let mut sql = match &driving {
+                        None if i == 0 => {
+                            from_users(fts_candidates(std::iter::once(any.folded.as_str())))
+                        }
+                        _ => from_users(driving.clone()),
+                    };
+                    sql.push(" AND ").append(alternative);
+                    for earlier in &alternatives[..i] {
+                        sql.push(" AND NOT COALESCE(")
+                            .append(earlier)
+                            .push(", FALSE)");
+                    }
+                    sql
+                })
+                .collect()
+        }
+    };
+    for part in &mut parts {
+        push_filters(part, q, dialect);
+    }
+    parts
+}
+
+/// Appends every condition of `q` but the one-box search.
+fn push_filters(sql: &mut Sql, q: &UserQuery, dialect: Dialect) {
     for word in &q.name_words {
         sql.push(" AND ");
-        push_name_like(&mut sql, word);
+        push_name_like(sql, word);
     }
     if let Some(prefix) = &q.username_prefix {
         sql.push(" AND ");
-        push_prefix(&mut sql, "u.username", prefix);
+        push_prefix(sql, "u.username", prefix);
     }
     if let Some(digits) = &q.mobile_digits {
         sql.push(" AND ");
-        push_prefix(&mut sql, "u.mobile_national", digits);
+        push_prefix(sql, "u.mobile_national", digits);
     }
     if let Some(prefix) = &q.email_prefix {
         sql.push(" AND ");
-        push_prefix(&mut sql, "u.email_lower", prefix);
+        push_prefix(sql, "u.email_lower", prefix);
     }
     if let Some(role) = &q.role {
         sql.push(" AND (EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role_code = ")
@@ -720,7 +777,7 @@ fn matching(q: &UserQuery, dialect: Dialect) -> Sql {
             .push(")");
     }
     if let Some(boundary) = &q.boundary {
-        push_places_within(&mut sql, dialect, std::slice::from_ref(boundary), &q.today);
+        push_places_within(sql, dialect, std::slice::from_ref(boundary), &q.today);
     }
     if let Some(status) = &q.status {
         sql.push(" AND u.status = ").bind(status.as_str());
@@ -736,9 +793,8 @@ fn matching(q: &UserQuery, dialect: Dialect) -> Sql {
         sql.push(" AND u.profile_complete = ").bind(complete);
     }
     if let Some(subtrees) = &q.visible_within {
-        push_places_within(&mut sql, dialect, subtrees, &q.today);
+        push_places_within(sql, dialect, subtrees, &q.today);
     }
-    sql
 }
 
 fn dialect(conn: &Conn) -> Dialect {
@@ -753,12 +809,37 @@ fn dialect(conn: &Conn) -> Dialect {
 /// every match, so running them on two connections at once halves the wait when the
 /// database has cores to spare.
 pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
-    let mut count = Sql::new("SELECT COUNT(*) AS n");
-    count.append(&matching(q, dialect(conn)));
+    let count = match matching(q, dialect(conn)).as_slice() {
+        [only] => {
+            let mut count = Sql::new("SELECT COUNT(*) AS n");
+            count.append(only);
+            count
+        }
+        parts => {
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM (");
+            count.append(&union_all(parts, "u.id")).push(") m");
+            count
+        }
+    };
     match count.fetch_optional(conn).await? {
         Some(row) => int(&row, "n"),
         None => Ok(0),
     }
+}
+
+/// `SELECT columns` of every part, joined by `UNION ALL`.
+fn union_all(parts: &[Sql], columns: &str) -> Sql {
+    let mut sql = Sql::new("");
+    for (i, part) in parts.iter().enumerate() {
+        sql.push(if i == 0 {
+            "SELECT "
+        } else {
+            " UNION ALL SELECT "
+        })
+        .push(columns)
+        .append(part);
+    }
+    sql
 }
 
 /// The page of users matching `q` after its cursor, and the cursor of the next page.
@@ -766,7 +847,8 @@ pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
-    let mut page = matching(q, dialect(conn));
+    let dialect = dialect(conn);
+    let mut parts = matching(q, dialect);
     let column = format!("u.{}", q.sort.column());
     let (cmp, order) = if q.descending {
         ("<", "DESC")
@@ -774,41 +856,63 @@ pub async fn search_page(
         (">", "ASC")
     };
     if let Some((value, id)) = &q.after {
-        page.push(&format!(" AND ({column} {cmp} "))
-            .bind(value.as_str())
-            .push(&format!(" OR ({column} = "))
-            .bind(value.as_str())
-            .push(&format!(" AND u.id {cmp} "))
-            .bind(id.as_str())
-            .push("))");
+        for part in &mut parts {
+            part.push(&format!(" AND ({column} {cmp} "))
+                .bind(value.as_str())
+                .push(&format!(" OR ({column} = "))
+                .bind(value.as_str())
+                .push(&format!(" AND u.id {cmp} "))
+                .bind(id.as_str())
+                .push("))");
+        }
     }
-    let sql = if by_trigram(q) {
-        // Walking the sort column's index and checking the name on each row is what the
-        // planners choose, and it reads far more rows than match whenever the matches sort
-        // late (a first name, sorted by username: nearly the whole table). The trigram
-        // index yields the matches, which the count reads anyway: sorting them by an
-        // expression rather than the indexed column makes both databases do that, on
-        // the sort key and id alone, and read the whole rows of one page.
+    // Whole rows are read for the one page only, by id, in the order of the page's ids.
+    let whole_rows = |ids: &Sql| {
         let mut sql = Sql::new(&format!(
-            "SELECT {} FROM users p WHERE p.id IN (SELECT u.id",
+            "SELECT {} FROM users p WHERE p.id IN (",
             prefixed_columns("p")
         ));
-        sql.append(&page)
-            .push(&format!(
-                " ORDER BY {column} || '' {order}, u.id {order} LIMIT "
-            ))
-            .bind(q.limit + 1)
-            .push(&format!(
-                ") ORDER BY p.{} {order}, p.id {order}",
-                q.sort.column()
-            ));
+        sql.append(ids).push(&format!(
+            ") ORDER BY p.{} {order}, p.id {order}",
+            q.sort.column()
+        ));
         sql
-    } else {
-        let mut sql = Sql::new(&format!("SELECT {}", prefixed_columns("u")));
-        sql.append(&page)
-            .push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
-            .bind(q.limit + 1);
-        sql
+    };
+    let sql = match parts.as_slice() {
+        [page] if by_trigram(q) => {
+            // Walking the sort column's index and checking the name on each row is what
+            // the planners choose, and it reads far more rows than match whenever the
+            // matches sort late (a first name, sorted by username: nearly the whole
+            // table). The trigram index yields the matches, which the count reads
+            // anyway: sorting them by an expression rather than the indexed column makes
+            // both databases do that, on the sort key and id alone. Where the trigram
+            // table drives through a CROSS JOIN the order is fixed already, and the
+            // plain column spares building a copy of every match's key.
+            let key = if driving_candidates(q, dialect).is_some() {
+                column.clone()
+            } else {
+                format!("{column} || ''")
+            };
+            let mut ids = Sql::new("SELECT u.id");
+            ids.append(page)
+                .push(&format!(" ORDER BY {key} {order}, u.id {order} LIMIT "))
+                .bind(q.limit + 1);
+            whole_rows(&ids)
+        }
+        [page] => {
+            let mut sql = Sql::new(&format!("SELECT {}", prefixed_columns("u")));
+            sql.append(page)
+                .push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
+                .bind(q.limit + 1);
+            sql
+        }
+        parts => {
+            let mut ids = Sql::new("SELECT id FROM (");
+            ids.append(&union_all(parts, &format!("u.id AS id, {column} AS k")))
+                .push(&format!(") m ORDER BY k {order}, id {order} LIMIT "))
+                .bind(q.limit + 1);
+            whole_rows(&ids)
+        }
     };
     let mut items = sql
         .fetch_all(conn)

@@ -839,6 +839,101 @@ async fn search_by_name_username_mobile_and_email() {
 }
 
 #[tokio::test]
+async fn one_box_search_finds_each_user_once_whichever_fields_match() {
+    let w = World::new().await;
+    let mut expected = Vec::new();
+    for (username, first, last, boundary, email) in [
+        ("lina.m", "Lina", "Mabunda", "ULONGUE", None),
+        ("mabunda.rui", "Rui", "Tembe", "CHIUAULA", None),
+        (
+            "ze.cossa",
+            "Zé",
+            "Cossa",
+            "CHIUAULA",
+            Some("mabunda@example.org"),
+        ),
+        (
+            "mabunda.d",
+            "Dina",
+            "Mabunda",
+            "CHIUAULA",
+            Some("mabunda.d@example.org"),
+        ),
+    ] {
+        let id = w
+            .app
+            .seed_user(username, &["REGISTRAR"], &[boundary], first, last)
+            .await;
+        if let Some(email) = email {
+            let r = w
+                .app
+                .patch(
+                    &format!("/api/v1/users/{id}"),
+                    &w.admin,
+                    json!({"email": email}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        expected.push(username.to_owned());
+    }
+    // Matched by its mobile only, with no email to compare.
+    let rita = w
+        .app
+        .seed_user("rita.langa", &["REGISTRAR"], &["ULONGUE"], "Rita", "Langa")
+        .await;
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/users/{rita}"),
+            &w.admin,
+            json!({"mobile_number": "+258 84 777 1234"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    expected.sort();
+    for sort in ["username", "-username", "name", "-created_at"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/users?q=MABUNDA&limit=1&sort={sort}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let r = w.app.get(&path, &w.admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{sort}: {}", r.body);
+            assert_eq!(r.body["total"], 4, "{sort}: {}", r.body);
+            seen.extend(
+                r.body["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["username"].as_str().unwrap().to_owned()),
+            );
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        if sort == "username" {
+            assert_eq!(seen, expected);
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "{sort}");
+    }
+    let mobile = w.app.get("/api/v1/users?q=84%20777%201", &w.admin).await;
+    assert_eq!(mobile.status, StatusCode::OK, "{}", mobile.body);
+    assert_eq!(mobile.body["total"], 1, "{}", mobile.body);
+    assert_eq!(mobile.body["items"][0]["username"], "rita.langa");
+    // The Tete supervisor finds only the match in Tete.
+    let scoped = w.app.get("/api/v1/users?q=mabunda", &w.sup_tete).await;
+    assert_eq!(scoped.status, StatusCode::OK, "{}", scoped.body);
+    assert_eq!(scoped.body["total"], 1, "{}", scoped.body);
+    assert_eq!(scoped.body["items"][0]["username"], "lina.m");
+}
+
+#[tokio::test]
 async fn search_filters_role_boundary_status_department() {
     let w = World::new().await;
     let count = |r: &support::Response| r.body["total"].as_i64().unwrap();
