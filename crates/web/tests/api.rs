@@ -838,6 +838,39 @@ async fn search_by_name_username_mobile_and_email() {
     }
 }
 
+/// The usernames on every page of the admin's search `query`, following the cursor to
+/// the end; each page must hold at most `limit` users and give the same `total`.
+async fn every_page(w: &World, query: &str, total: i64) -> Vec<String> {
+    let limit: usize = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("limit="))
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/users?{query}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let r = w.app.get(&path, &w.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(r.body["total"], total, "{query}: {}", r.body);
+        let items = r.body["items"].as_array().unwrap();
+        assert!(items.len() <= limit, "{query}: {}", r.body);
+        seen.extend(
+            items
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    seen
+}
+
 #[tokio::test]
 async fn one_box_search_finds_each_user_once_whichever_fields_match() {
     let w = World::new().await;
@@ -894,28 +927,7 @@ async fn one_box_search_finds_each_user_once_whichever_fields_match() {
 
     expected.sort();
     for sort in ["username", "-username", "name", "-created_at"] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/api/v1/users?q=MABUNDA&limit=1&sort={sort}");
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
-            }
-            let r = w.app.get(&path, &w.admin).await;
-            assert_eq!(r.status, StatusCode::OK, "{sort}: {}", r.body);
-            assert_eq!(r.body["total"], 4, "{sort}: {}", r.body);
-            seen.extend(
-                r.body["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u["username"].as_str().unwrap().to_owned()),
-            );
-            match r.body["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
+        let mut seen = every_page(&w, &format!("q=MABUNDA&limit=1&sort={sort}"), 4).await;
         if sort == "username" {
             assert_eq!(seen, expected);
         }
@@ -1007,29 +1019,7 @@ async fn pagination_is_stable_with_totals_and_sorting() {
             .await;
     }
     for sort in ["username", "-username", "name", "-created_at"] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/api/v1/users?limit=4&sort={sort}");
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
-            }
-            let r = w.app.get(&path, &w.admin).await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-            assert_eq!(r.body["total"], 16);
-            assert!(r.body["items"].as_array().unwrap().len() <= 4);
-            seen.extend(
-                r.body["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|u| u["username"].as_str().unwrap().to_owned()),
-            );
-            match r.body["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
+        let seen = every_page(&w, &format!("limit=4&sort={sort}"), 16).await;
         assert_eq!(seen.len(), 16, "{sort}: {seen:?}");
         let mut unique = seen.clone();
         unique.sort();
