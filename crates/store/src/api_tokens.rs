@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::Conn;
 use crate::error::StoreError;
+use crate::revocation::revoking_for_user;
 use crate::sql::{opt_text, text, Sql};
 use crate::user_links::{self, Grants};
 use crate::users::UserRow;
@@ -132,10 +133,7 @@ pub async fn revoke_all_for_user(
     user_id: &str,
     now: &str,
 ) -> Result<u64, StoreError> {
-    let mut sql = Sql::new("UPDATE api_tokens SET revoked_at = ");
-    sql.bind(now)
-        .push(" WHERE user_id = ")
-        .bind(user_id)
-        .push(" AND revoked_at IS NULL");
-    sql.execute(conn).await
+    revoking_for_user("api_tokens", user_id, None, now)
+        .execute(conn)
+        .await
 }

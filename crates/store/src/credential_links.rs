@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::Conn;
 use crate::error::StoreError;
+use crate::revocation::revoking_for_user;
 use crate::sql::{opt_text, text, Sql};
 use crate::writer::Insert;
 
@@ -55,11 +56,8 @@ pub async fn revoke_open_for_user(
     user_id: &str,
     now: &str,
 ) -> Result<u64, StoreError> {
-    let mut sql = Sql::new("UPDATE credential_links SET revoked_at = ");
-    sql.bind(now)
-        .push(" WHERE user_id = ")
-        .bind(user_id)
-        .push(" AND used_at IS NULL AND revoked_at IS NULL");
+    let mut sql = revoking_for_user("credential_links", user_id, None, now);
+    sql.push(" AND used_at IS NULL");
     sql.execute(conn).await
 }
 

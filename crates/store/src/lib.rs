@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod preferences;
 pub mod recovery_codes;
+mod revocation;
 pub mod roles;
 pub mod sessions;
 pub mod sql;

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::Conn;
 use crate::error::StoreError;
+use crate::revocation::revoking_for_user;
 use crate::sql::{int, opt_text, text, Sql};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +68,8 @@ pub async fn revoke_open_for_user(
     user_id: &str,
     now: &str,
 ) -> Result<u64, StoreError> {
-    let mut sql = Sql::new("UPDATE recovery_codes SET revoked_at = ");
-    sql.bind(now)
-        .push(" WHERE user_id = ")
-        .bind(user_id)
-        .push(" AND used_at IS NULL AND revoked_at IS NULL");
+    let mut sql = revoking_for_user("recovery_codes", user_id, None, now);
+    sql.push(" AND used_at IS NULL");
     sql.execute(conn).await
 }
 

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::Conn;
 use crate::error::StoreError;
+use crate::revocation::revoking_for_user;
 use crate::sql::{opt_text, text, Sql};
 use crate::user_links::{self, Grants};
 use crate::users::UserRow;
@@ -127,13 +128,7 @@ pub async fn revoke_all_for_user(
     reason: &str,
     now: &str,
 ) -> Result<u64, StoreError> {
-    let mut sql = Sql::new("UPDATE sessions SET revoked_at = ");
-    sql.bind(now)
-        .push(", revoke_reason = ")
-        .bind(reason)
-        .push(" WHERE user_id = ")
-        .bind(user_id)
-        .push(" AND revoked_at IS NULL");
+    let mut sql = revoking_for_user("sessions", user_id, Some(reason), now);
     if let Some(keep) = keep {
         sql.push(" AND id <> ").bind(keep);
     }
