@@ -305,7 +305,7 @@ impl Cadre {
         };
         let mut tx = self.db.begin().await?;
         store::insert(&mut tx, &job, content).await?;
-        let slip_key = if credential == CredentialMode::Generate && !job.dry_run {
+        let sheet = if credential == CredentialMode::Generate && !job.dry_run {
             Some(self.open_slip_sheet(&mut tx, &job.id).await?)
         } else {
             None
@@ -327,14 +327,10 @@ impl Cadre {
         tx.commit().await?;
         self.parsed_uploads.keep(&job.id, rows);
         let mut view = self.job_view(job, Vec::new());
-        view.slip_sheet = match slip_key {
-            Some(_) => {
-                let mut conn = self.db.reader().await?;
-                self.slip_sheet_of(&mut conn, &view.id).await?
-            }
-            None => None,
-        };
-        view.slip_key = slip_key;
+        if let Some((key, sheet)) = sheet {
+            view.slip_key = Some(key);
+            view.slip_sheet = Some(sheet);
+        }
         Ok(view)
     }
 

@@ -175,21 +175,22 @@ pub(crate) fn sheet_view(sheet: &SheetRow, now: &str) -> SlipSheetView {
 
 impl Cadre {
     /// Opens the sheet of a job that generates passwords, in the job's transaction;
-    /// returns the secret key to give the uploader once.
-    pub(crate) async fn open_slip_sheet(&self, tx: &mut Conn, job_id: &str) -> Result<String> {
+    /// returns the secret key to give the uploader once, and the sheet as it now is.
+    pub(crate) async fn open_slip_sheet(
+        &self,
+        tx: &mut Conn,
+        job_id: &str,
+    ) -> Result<(String, SlipSheetView)> {
         let (secret, public) = new_key_pair();
-        let expires = self.clock.now() + chrono::Duration::hours(SHEET_HOURS);
-        store::open(
-            tx,
-            &SheetRow {
-                job_id: job_id.to_owned(),
-                public_key: public,
-                expires_at: cadre_store::timestamp(expires),
-                taken_at: None,
-            },
-        )
-        .await?;
-        Ok(secret)
+        let now = self.clock.now();
+        let sheet = SheetRow {
+            job_id: job_id.to_owned(),
+            public_key: public,
+            expires_at: cadre_store::timestamp(now + chrono::Duration::hours(SHEET_HOURS)),
+            taken_at: None,
+        };
+        store::open(tx, &sheet).await?;
+        Ok((secret, sheet_view(&sheet, &cadre_store::timestamp(now))))
     }
 
     /// Takes a job's slip sheet: only its uploader, with the key given at upload, once

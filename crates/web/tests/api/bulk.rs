@@ -785,6 +785,12 @@ async fn bulk_generated_passwords_exist_only_on_a_slip_sheet_taken_once_by_the_u
     let key = r.body["slip_key"].as_str().unwrap().to_owned();
     assert_eq!(key.len(), 43, "a 256-bit key, base64url");
     assert_eq!(r.body["slip_sheet"]["status"], "waiting");
+    assert!(
+        r.body["slip_sheet"]["expires_at"].as_str().unwrap()
+            > r.body["created_at"].as_str().unwrap(),
+        "{}",
+        r.body
+    );
     let job = finished(&w.app, &w.admin, &id).await;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(job["succeeded"], 2, "{job}");
