@@ -353,16 +353,21 @@ async fn post_chunked(app: &TestApp, path: &str, token: &str, body: &[u8]) -> (u
     (status, body)
 }
 
+/// The usual world, with a server that takes bodies of at most `limit` bytes.
+async fn world_taking_bodies_up_to(limit: usize) -> World {
+    World::with(
+        SettingsConfig::default(),
+        WebConfig {
+            max_body_bytes: limit,
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn json_bodies_over_the_configured_limit_are_413_problem_json_and_change_nothing() {
     const LIMIT: usize = 4096;
-    let w = World::with(
-        SettingsConfig::default(),
-        WebConfig {
-            max_body_bytes: LIMIT,
-        },
-    )
-    .await;
+    let w = world_taking_bodies_up_to(LIMIT).await;
     let users = user_total(&w).await;
     let audited = audit_total(&w, "").await;
     let worker = format!("/api/v1/users/{}", w.tete_worker);
@@ -524,13 +529,7 @@ const BULK_ROWS: &str = "username,first_name,last_name\nhostile.file,Ana,Sitoe\n
 #[tokio::test]
 async fn bulk_uploads_over_the_configured_limit_are_413_and_queue_nothing() {
     const LIMIT: usize = 64 * 1024;
-    let w = World::with(
-        SettingsConfig::default(),
-        WebConfig {
-            max_body_bytes: LIMIT,
-        },
-    )
-    .await;
+    let w = world_taking_bodies_up_to(LIMIT).await;
     let users = user_total(&w).await;
     let mut big = String::from("username,first_name,last_name\n");
     let mut n = 0;
