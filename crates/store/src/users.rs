@@ -244,17 +244,28 @@ impl TakenUsernames {
         // every user, which made bulk creation slow down as the table grew); usernames
         // compare byte by byte (migration 7 on PostgreSQL), so every username starting
         // with a stem sorts between the stem and the stem followed by the highest code
-        // point.
+        // point. The stems come as a VALUES list joined to that index: written as one OR
+        // of ranges, PostgreSQL's generic plan overestimated the matches and started
+        // parallel workers for every statement (12 ms against 0.5 ms; most of a bulk
+        // batch's time).
         let mut taken = BTreeSet::new();
         let ordered: Vec<&String> = stems.iter().collect();
         for chunk in ordered.chunks(STEMS_PER_STATEMENT) {
-            let mut sql = Sql::new("SELECT username FROM users WHERE ");
+            let mut sql = Sql::new("SELECT u.username FROM (VALUES ");
             for (i, stem) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                push_prefix(&mut sql, "username", stem);
+                let (from, below, pattern) = prefix_range(stem);
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(from)
+                    .push(", ")
+                    .bind(below)
+                    .push(", ")
+                    .bind(pattern)
+                    .push(")");
             }
+            sql.push(
+                ") AS s JOIN users u ON u.username >= s.column1 AND u.username < s.column2 \
+                 AND u.username LIKE s.column3 ESCAPE '\\'",
+            );
             for row in sql.fetch_all(conn).await? {
                 taken.insert(text(&row, "username")?);
             }
@@ -567,19 +578,30 @@ fn like_prefix(value: &str) -> String {
 /// PostgreSQL through migrations 7 and 9), so every value starting with `prefix` sorts
 /// between `prefix` and `prefix` followed by the highest code point.
 fn push_prefix(sql: &mut Sql, column: &str, prefix: &str) {
+    let (from, below, pattern) = prefix_range(prefix);
     sql.push("(")
         .push(column)
         .push(" >= ")
-        .bind(prefix)
+        .bind(from)
         .push(" AND ")
         .push(column)
         .push(" < ")
-        .bind(format!("{prefix}{}", char::MAX))
+        .bind(below)
         .push(" AND ")
         .push(column)
         .push(" LIKE ")
-        .bind(like_prefix(prefix))
+        .bind(pattern)
         .push(" ESCAPE '\\')");
+}
+
+/// What [`push_prefix`] binds: the range every value starting with `prefix` falls in,
+/// and the LIKE pattern.
+fn prefix_range(prefix: &str) -> (String, String, String) {
+    (
+        prefix.to_owned(),
+        format!("{prefix}{}", char::MAX),
+        like_prefix(prefix),
+    )
 }
 
 /// The shortest fragment the trigram index can look up; shorter ones are matched by
