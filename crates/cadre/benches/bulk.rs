@@ -11,6 +11,7 @@
 //! generate job (2,000 by default).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,15 +30,50 @@ ANGONIA,Angónia,DISTRICT,TETE
 ULONGUE,Ulónguè,VILLAGE,ANGONIA
 ";
 
-/// Peak resident memory of this process since the last reset, in MB.
-fn peak_rss_mb() -> f64 {
+/// A field of this process's /proc status (`VmHWM`, `RssAnon`, …), in MB.
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Peak resident memory of this process since the last reset, in MB: heap and mapped
+/// files alike.
+fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM")
+}
+
+/// The kernel keeps no peak of anonymous memory (heap, stacks) apart from mapped files,
+/// such as the SQLite database: a thread samples it every 10 ms until `finish`.
+struct AnonymousPeak {
+    stop: Arc<AtomicBool>,
+    sampler: std::thread::JoinHandle<f64>,
+}
+
+impl AnonymousPeak {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let sampler = std::thread::spawn(move || {
+            let mut peak: f64 = 0.0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(status_mb("RssAnon"));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak.max(status_mb("RssAnon"))
+        });
+        Self { stop, sampler }
+    }
+
+    /// The highest anonymous resident memory seen, in MB.
+    fn finish(self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.sampler.join().unwrap()
+    }
 }
 
 /// Resets the peak (Linux: writing 5 to clear_refs).
@@ -243,15 +279,19 @@ async fn main() {
     );
 
     reset_peak_rss();
+    let anonymous = AnonymousPeak::start();
     let (wall, queued) = import(&cadre, file, "none").await;
+    let anonymous = anonymous.finish();
     let peak = peak_rss_mb();
     let rate = rows as f64 / wall.as_secs_f64();
     println!(
-        "  end to end: {:.2} s ({:.2} s upload check), {:.0} users/s, peak RSS {:.0} MB",
+        "  end to end: {:.2} s ({:.2} s upload check), {:.0} users/s, peak RSS {:.0} MB \
+         (of which heap and stacks at most {:.0} MB; the rest mapped files)",
         wall.as_secs_f64(),
         queued.as_secs_f64(),
         rate,
-        peak
+        peak,
+        anonymous
     );
 
     let (bare_cadre, _bare_database) = fresh_cadre().await;

@@ -103,7 +103,10 @@ impl Db {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         // A read-only file cannot change its journal mode; it is read as it is.
         let read_only = backend == Backend::Sqlite && url.contains("mode=ro");
-        let pool = |max: u32| {
+        // Only readers map the file: the writer's pages would stay mapped too, and a bulk
+        // import reads every page it writes, which made the whole database count as the
+        // process's resident memory while it ran.
+        let pool = |max: u32, mapped: bool| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
@@ -124,14 +127,17 @@ impl Db {
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 5000",
                                 "PRAGMA synchronous = NORMAL",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                            if mapped {
                                 // Reads map the file instead of copying each page
                                 // through a system call into a cache of 2 MB per
                                 // connection: a name search over a million users reads
-                                // tens of thousands of rows. Writes still go through
-                                // the journal as before.
-                                "PRAGMA mmap_size = 1073741824",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
+                                // tens of thousands of rows.
+                                sqlx::query("PRAGMA mmap_size = 1073741824")
+                                    .execute(&mut *conn)
+                                    .await?;
                             }
                         } else {
                             // Queries here are short; a search whose estimated cost crosses
@@ -145,14 +151,16 @@ impl Db {
         };
         let (read, write) = match backend {
             Backend::Sqlite => {
-                let write = pool(1).connect_with(connect.clone()).await?;
-                let read = pool(options.max_connections.max(2))
+                let write = pool(1, false).connect_with(connect.clone()).await?;
+                let read = pool(options.max_connections.max(2), true)
                     .connect_with(connect)
                     .await?;
                 (read, write)
             }
             Backend::Postgres => {
-                let shared = pool(options.max_connections).connect_with(connect).await?;
+                let shared = pool(options.max_connections, false)
+                    .connect_with(connect)
+                    .await?;
                 (shared.clone(), shared)
             }
         };
