@@ -1013,12 +1013,7 @@ async fn search_filters_by_campaign_assignment_role_and_assignment_boundary() {
 async fn found(w: &World, token: &str, query: &str) -> Vec<String> {
     let r = w.app.get(&format!("/api/v1/users?{query}"), token).await;
     assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
-    let names: Vec<String> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap().to_owned())
-        .collect();
+    let names = r.usernames();
     assert_eq!(r.body["total"], names.len(), "{query}");
     names
 }

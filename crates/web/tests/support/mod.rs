@@ -55,6 +55,16 @@ impl Response {
             .unwrap_or_default()
     }
 
+    /// The usernames of a list's `items`, in order.
+    pub fn usernames(&self) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub fn error_code_of(&self, field: &str) -> Option<String> {
         self.body["errors"]
             .as_array()?
