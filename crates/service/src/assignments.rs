@@ -120,6 +120,8 @@ pub struct MoveResult {
 pub(crate) struct Draft {
     pub campaign: CampaignRow,
     pub boundaries: Vec<String>,
+    /// The paths of `boundaries`.
+    pub paths: Vec<BoundaryPath>,
     pub from: NaiveDate,
     pub till: NaiveDate,
     pub roles: Vec<String>,
@@ -180,6 +182,7 @@ impl Cadre {
             .map(|b| b.path())
             .collect();
         let found = reference.boundaries(conn, &boundaries).await?;
+        let mut paths = Vec::with_capacity(boundaries.len());
         for (i, code) in boundaries.iter().enumerate() {
             let f = field(&format!("boundaries[{i}]"));
             match found.iter().find(|b| &b.code == code) {
@@ -201,7 +204,7 @@ impl Cadre {
                     "boundary_outside_scope",
                     format!("boundary '{code}' is outside your scope"),
                 ),
-                Some(_) => {}
+                Some(b) => paths.push(b.path()),
             }
         }
         let from_date = match from.map(str::trim).filter(|s| !s.is_empty()) {
@@ -247,6 +250,7 @@ impl Cadre {
         Ok(clamped.map(|(from, till)| Draft {
             campaign,
             boundaries,
+            paths,
             from,
             till,
             roles,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::action::SYSTEM_ADMIN;
+use cadre_domain::boundary::BoundaryPath;
 use cadre_domain::dates::{parse_date, parse_date_of_birth};
 use cadre_domain::mobile::search_digits;
 use cadre_domain::username::{with_collision_serial, FormatError, UsernameParts};
@@ -214,6 +215,9 @@ pub(crate) struct PreparedUser {
     pub row: UserRow,
     pub roles: Vec<String>,
     pub jurisdictions: Vec<String>,
+    /// The paths of `jurisdictions`, written with the user: the search reads them from
+    /// the user's row.
+    pub jurisdiction_paths: Vec<BoundaryPath>,
     pub assignments: Vec<crate::assignments::Draft>,
     pub credential: Credential,
     pub explicit_username: Option<String>,
@@ -609,8 +613,9 @@ impl Cadre {
         actor: &Actor,
         codes: &[String],
         errors: &mut ValidationErrors,
-    ) -> Result<()> {
+    ) -> Result<Vec<BoundaryPath>> {
         let found = reference.boundaries(conn, codes).await?;
+        let mut paths = Vec::with_capacity(codes.len());
         for (i, code) in codes.iter().enumerate() {
             let field = format!("jurisdictions[{i}]");
             match found.iter().find(|b| &b.code == code) {
@@ -624,10 +629,10 @@ impl Cadre {
                     "boundary_outside_scope",
                     format!("boundary '{code}' is outside your scope"),
                 ),
-                Some(_) => {}
+                Some(b) => paths.push(b.path()),
             }
         }
-        Ok(())
+        Ok(paths)
     }
 
     pub async fn create_user(
@@ -734,7 +739,8 @@ impl Cadre {
         };
         self.check_roles(conn, reference, actor, &roles, &[], &mut errors)
             .await?;
-        self.check_jurisdictions(conn, reference, actor, &jurisdictions, &mut errors)
+        let jurisdiction_paths = self
+            .check_jurisdictions(conn, reference, actor, &jurisdictions, &mut errors)
             .await?;
         let inputs: Vec<AssignmentInput> = input.assignments.clone().unwrap_or_default();
         if !inputs.is_empty() {
@@ -832,6 +838,7 @@ impl Cadre {
             row,
             roles,
             jurisdictions,
+            jurisdiction_paths,
             assignments,
             credential,
             explicit_username,
@@ -858,7 +865,15 @@ impl Cadre {
                     .await?
             }
         };
-        writer.insert(store::insertion(&p.row)).await?;
+        let assignment_paths: Vec<&BoundaryPath> =
+            p.assignments.iter().flat_map(|a| &a.paths).collect();
+        writer
+            .insert(store::insertion(
+                &p.row,
+                p.jurisdiction_paths.iter(),
+                assignment_paths,
+            ))
+            .await?;
         if let Credential::Link { channel } = &p.credential {
             self.issue_link(writer, &p.row, channel, Holder::New)
                 .await?;

@@ -125,8 +125,15 @@ fn bind_person(sql: &mut Sql, u: &UserRow, mut separator: impl FnMut(&mut Sql, &
     sql.bind(u.name_folded());
 }
 
-/// The insert of a new user.
-pub fn insertion(u: &UserRow) -> Insert {
+/// The insert of a new user with the paths of their jurisdictions and of their
+/// assignments' boundaries. The paths go in with the user (migrations 10 and 11 keep
+/// them as the links are written), so that the trigram table indexes the user once
+/// rather than again for each link written after.
+pub fn insertion<'a>(
+    u: &UserRow,
+    jurisdictions: impl IntoIterator<Item = &'a BoundaryPath>,
+    assignments: impl IntoIterator<Item = &'a BoundaryPath>,
+) -> Insert {
     let mut row = Insert::new("users")
         .set("id", u.id.as_str())
         .set("username", u.username.as_str())
@@ -138,7 +145,9 @@ pub fn insertion(u: &UserRow) -> Insert {
         .set("password_changed_at", u.password_changed_at.clone())
         .set("created_by", u.created_by.clone())
         .set("created_at", u.created_at.as_str())
-        .set("updated_at", u.updated_at.as_str());
+        .set("updated_at", u.updated_at.as_str())
+        .set("jurisdiction_paths", joined_paths(jurisdictions))
+        .set("assignment_paths", joined_paths(assignments));
     let mut person = Sql::default();
     let mut columns = Vec::new();
     bind_person(&mut person, u, |_, column| columns.push(column));
@@ -146,6 +155,18 @@ pub fn insertion(u: &UserRow) -> Insert {
         row = row.set(column, value);
     }
     row
+}
+
+/// Paths as a user's row keeps them: each appended unless one already there holds it
+/// (which names every code it would add), as the triggers of migrations 10 and 11 do.
+fn joined_paths<'a>(paths: impl IntoIterator<Item = &'a BoundaryPath>) -> String {
+    let mut joined = String::new();
+    for path in paths {
+        if !joined.contains(path.as_str()) {
+            joined.push_str(path.as_str());
+        }
+    }
+    joined
 }
 
 /// Writes the person data, status and completeness of `u` if its stored version is
@@ -418,24 +439,34 @@ fn push_open_assignment_within(
 /// [`push_footprint_touches`] but read from the paths kept in the user's row
 /// (migration 10). Jurisdictions answer from the row alone; the boundaries of past
 /// assignments are kept too, so a user found only there is checked for an assignment
-/// open on `today`.
+/// open on `today`. On PostgreSQL the paths are split into the codes its indexes hold
+/// (migration 11): a path lies in a subtree exactly when it names the subtree's code.
 fn push_places_within(sql: &mut Sql, dialect: Dialect, subtrees: &[BoundaryPath], today: &str) {
     let occurs_in = |sql: &mut Sql, column: &str| {
-        sql.push("(");
-        for (i, root) in subtrees.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            match dialect {
-                Dialect::Sqlite => sql.push("instr(").push(column).push(", "),
-                Dialect::Postgres => sql.push("strpos(").push(column).push(", "),
-            };
-            sql.bind(root.as_str()).push(") > 0");
-        }
         if subtrees.is_empty() {
             sql.push("1 = 0");
+            return;
         }
-        sql.push(")");
+        match dialect {
+            Dialect::Sqlite => {
+                sql.push("(");
+                for (i, root) in subtrees.iter().enumerate() {
+                    sql.push(if i == 0 { "instr(" } else { " OR instr(" })
+                        .push(column)
+                        .push(", ")
+                        .bind(root.as_str())
+                        .push(") > 0");
+                }
+                sql.push(")");
+            }
+            Dialect::Postgres => {
+                sql.push("string_to_array(")
+                    .push(column)
+                    .push(", '/') && ARRAY[")
+                    .bind_list(subtrees.iter().filter_map(|root| root.codes().last()))
+                    .push("]::text[]");
+            }
+        }
     };
     sql.push(" AND (");
     occurs_in(sql, "u.jurisdiction_paths");
@@ -555,6 +586,17 @@ pub struct UserQuery {
     pub limit: i64,
 }
 
+impl UserQuery {
+    /// Whether a prefix narrows the search through its column's index: a username,
+    /// mobile or email prefix, or the one-box search (whose fragment is each of them).
+    fn has_prefix(&self) -> bool {
+        self.username_prefix.is_some()
+            || self.mobile_digits.is_some()
+            || self.email_prefix.is_some()
+            || self.q.is_some()
+    }
+}
+
 /// The one-box search: a fragment matched against name, username, mobile and email.
 #[derive(Debug, Clone, Default)]
 pub struct UserQueryAny {
@@ -663,13 +705,87 @@ fn fts_candidates<'a>(fragments: impl Iterator<Item = &'a str>) -> Option<String
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
+/// What a search reads its matches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// All of them, to count them.
+    Count,
+    /// The first of them in the sort order. Places narrow a page only beside a name
+    /// fragment: by themselves they may hold most users (a province), whom the sort
+    /// column's index yields in order where the trigram table would have them all
+    /// sorted.
+    Page,
+    /// The first of them in the sort order, where the places are known to hold few
+    /// users (see [`WALK`]): they narrow by themselves.
+    PageOfFew,
+}
+
+impl Reading {
+    fn places_alone(self) -> bool {
+        matches!(self, Reading::Count | Reading::PageOfFew)
+    }
+}
+
 /// The FTS5 query whose matches drive the search, when the trigram table does (SQLite,
-/// with a name fragment long enough).
-fn driving_candidates(q: &UserQuery, dialect: Dialect) -> Option<String> {
+/// with a name fragment long enough, or places to narrow a count to).
+fn driving_candidates(q: &UserQuery, dialect: Dialect, reading: Reading) -> Option<String> {
     match dialect {
-        Dialect::Sqlite => fts_candidates(q.name_words.iter().map(String::as_str)),
+        Dialect::Sqlite => fts_query(
+            q,
+            q.name_words.iter().map(String::as_str),
+            reading.places_alone() && !q.has_prefix(),
+        ),
         Dialect::Postgres => None,
     }
+}
+
+/// An FTS5 query every user matching `q` satisfies: the trigrams of `fragments` in the
+/// name and, when a name fragment narrows too or `places_alone`, the codes of the
+/// places `q` keeps to in the paths. Places are left out of a search a prefix narrows
+/// better by itself (a username, mobile or email prefix walks its own index).
+fn fts_query<'a>(
+    q: &UserQuery,
+    fragments: impl Iterator<Item = &'a str>,
+    places_alone: bool,
+) -> Option<String> {
+    let names = fts_candidates(fragments).map(|terms| format!("name_folded : ({terms})"));
+    let places = if names.is_some() || places_alone {
+        places_candidates(q)
+    } else {
+        None
+    };
+    match (names, places) {
+        (Some(names), Some(places)) => Some(format!("{names} AND {places}")),
+        (names, places) => names.or(places),
+    }
+}
+
+/// The FTS5 condition on the paths columns that the users within `q`'s boundary and
+/// the caller's scope satisfy: for each list of subtrees, one of their codes. Unlike a
+/// name fragment, a code is matched whole: codes are short, and built of trigrams many
+/// other codes share (a village's digits), so its ends alone let in many more users.
+/// A list with a code too short for a trigram narrows nothing.
+fn places_candidates(q: &UserQuery) -> Option<String> {
+    let lists = q
+        .boundary
+        .iter()
+        .map(std::slice::from_ref)
+        .chain(q.visible_within.as_deref());
+    let groups: Vec<String> = lists
+        .filter_map(|subtrees| {
+            let codes = subtrees
+                .iter()
+                .map(|s| s.codes().last().filter(|c| long_enough(c)).map(fts_phrase))
+                .collect::<Option<Vec<String>>>()?;
+            (!codes.is_empty()).then(|| format!("({})", codes.join(" OR ")))
+        })
+        .collect();
+    (!groups.is_empty()).then(|| {
+        format!(
+            "{{jurisdiction_paths assignment_paths}} : ({})",
+            groups.join(" AND ")
+        )
+    })
 }
 
 /// A search's `FROM users u WHERE …`: driven by the trigram table's matches of
@@ -715,8 +831,8 @@ fn one_box_alternatives(any: &UserQueryAny) -> Vec<Sql> {
 
 /// `FROM` and `WHERE` of the users matching `q`, as `u`, in parts no user is in twice,
 /// to be joined by `UNION ALL`: one part, except for a one-box search on SQLite.
-fn matching(q: &UserQuery, dialect: Dialect) -> Vec<Sql> {
-    let driving = driving_candidates(q, dialect);
+fn matching(q: &UserQuery, dialect: Dialect, reading: Reading) -> Vec<Sql> {
+    let driving = driving_candidates(q, dialect, reading);
     let mut parts = match (&q.q, dialect) {
         (None, _) => vec![from_users(driving)],
         // Each alternative can be answered by an index of its own, which PostgreSQL's
@@ -741,11 +857,15 @@ fn matching(q: &UserQuery, dialect: Dialect) -> Vec<Sql> {
                 .iter()
                 .enumerate()
                 .map(|(i, alternative)| {
-                    let mut sql = match &driving {
-                        None if i == 0 => {
-                            from_users(fts_candidates(std::iter::once(any.folded.as_str())))
-                        }
-                        _ => from_users(driving.clone()),
+                    let mut sql = if i == 0 {
+                        let fragments = q.name_words.iter().map(String::as_str);
+                        from_users(fts_query(
+                            q,
+                            fragments.chain(std::iter::once(any.folded.as_str())),
+                            reading.places_alone(),
+                        ))
+                    } else {
+                        from_users(driving.clone())
                     };
                     sql.push(" AND ").append(alternative);
                     for earlier in &alternatives[..i] {
@@ -831,7 +951,7 @@ fn dialect(conn: &Conn) -> Dialect {
 /// every match, so running them on two connections at once halves the wait when the
 /// database has cores to spare.
 pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
-    let count = match matching(q, dialect(conn)).as_slice() {
+    let count = match matching(q, dialect(conn), Reading::Count).as_slice() {
         [only] => {
             let mut count = Sql::new("SELECT COUNT(*) AS n");
             count.append(only);
@@ -864,13 +984,88 @@ fn union_all(parts: &[Sql], columns: &str) -> Sql {
     sql
 }
 
+/// How many users in sort order a page of a search narrowed only by places walks
+/// before it turns to the places' index instead. A page of matches among them means
+/// the places hold more than one user in 80, and walking on is the quicker way to the
+/// page; fewer means they hold few users, and their index yields those at once. Over
+/// a million users either way costs a few milliseconds at most: the walk reads a user
+/// in about a microsecond, the index its matches in half that.
+const WALK: i64 = 4_000;
+
 /// The page of users matching `q` after its cursor, and the cursor of the next page.
 pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
     let dialect = dialect(conn);
-    let mut parts = matching(q, dialect);
+    let mut items = if walks_first(q) {
+        match walk_bound(conn, q).await? {
+            Some(bound) => {
+                let walked = page_rows(conn, q, dialect, Reading::Page, Some(&bound)).await?;
+                if walked.len() as i64 > q.limit {
+                    walked
+                } else {
+                    page_rows(conn, q, dialect, Reading::PageOfFew, None).await?
+                }
+            }
+            // Fewer users than the walk's length remain after the cursor.
+            None => page_rows(conn, q, dialect, Reading::Page, None).await?,
+        }
+    } else {
+        page_rows(conn, q, dialect, Reading::Page, None).await?
+    };
+    let next = if items.len() as i64 > q.limit {
+        items.truncate(q.limit as usize);
+        items.last().map(|u| sort_value(u, q.sort))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Whether a page of `q` walks the sort column's index first: when places are all that
+/// narrow it (a name fragment or a prefix would drive it through their own index).
+fn walks_first(q: &UserQuery) -> bool {
+    has_places(q) && !by_trigram(q) && !q.has_prefix()
+}
+
+fn has_places(q: &UserQuery) -> bool {
+    q.boundary.is_some() || q.visible_within.is_some()
+}
+
+/// The sort value [`WALK`] users after `q`'s cursor (every user counts, matching or
+/// not), read from the sort column's index alone; none when fewer users remain. A
+/// cursor's ties before it count too, which only shortens the walk.
+async fn walk_bound(conn: &mut Conn, q: &UserQuery) -> Result<Option<String>, StoreError> {
+    let column = format!("u.{}", q.sort.column());
+    let (from, order) = if q.descending {
+        ("<=", "DESC")
+    } else {
+        (">=", "ASC")
+    };
+    let mut sql = Sql::new(&format!("SELECT {column} AS k FROM users u"));
+    if let Some((value, _)) = &q.after {
+        sql.push(&format!(" WHERE {column} {from} "))
+            .bind(value.as_str());
+    }
+    sql.push(&format!(" ORDER BY {column} {order} LIMIT 1 OFFSET "))
+        .bind(WALK);
+    match sql.fetch_optional(conn).await? {
+        Some(row) => Ok(Some(text(&row, "k")?)),
+        None => Ok(None),
+    }
+}
+
+/// The first `q.limit + 1` users matching `q` after its cursor, in its order; up to
+/// the sort value `bound` when given.
+async fn page_rows(
+    conn: &mut Conn,
+    q: &UserQuery,
+    dialect: Dialect,
+    reading: Reading,
+    bound: Option<&str>,
+) -> Result<Vec<UserRow>, StoreError> {
+    let mut parts = matching(q, dialect, reading);
     let column = format!("u.{}", q.sort.column());
     let (cmp, order) = if q.descending {
         ("<", "DESC")
@@ -888,6 +1083,12 @@ pub async fn search_page(
                 .push("))");
         }
     }
+    if let Some(bound) = bound {
+        let within = if q.descending { ">=" } else { "<=" };
+        for part in &mut parts {
+            part.push(&format!(" AND {column} {within} ")).bind(bound);
+        }
+    }
     // Whole rows are read for the one page only, by id, in the order of the page's ids.
     let whole_rows = |ids: &Sql| {
         let mut sql = Sql::new(&format!(
@@ -901,7 +1102,7 @@ pub async fn search_page(
         sql
     };
     let sql = match parts.as_slice() {
-        [page] if by_trigram(q) => {
+        [page] if by_trigram(q) || (reading == Reading::PageOfFew && has_places(q)) => {
             // Walking the sort column's index and checking the name on each row is what
             // the planners choose, and it reads far more rows than match whenever the
             // matches sort late (a first name, sorted by username: nearly the whole
@@ -910,7 +1111,7 @@ pub async fn search_page(
             // both databases do that, on the sort key and id alone. Where the trigram
             // table drives through a CROSS JOIN the order is fixed already, and the
             // plain column spares building a copy of every match's key.
-            let key = if driving_candidates(q, dialect).is_some() {
+            let key = if driving_candidates(q, dialect, reading).is_some() {
                 column.clone()
             } else {
                 format!("{column} || ''")
@@ -936,19 +1137,11 @@ pub async fn search_page(
             whole_rows(&ids)
         }
     };
-    let mut items = sql
-        .fetch_all(conn)
+    sql.fetch_all(conn)
         .await?
         .iter()
         .map(from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() as i64 > q.limit {
-        items.truncate(q.limit as usize);
-        items.last().map(|u| sort_value(u, q.sort))
-    } else {
-        None
-    };
-    Ok((items, next))
+        .collect::<Result<Vec<_>, _>>()
 }
 
 /// The value a user sorts by, joined with its id: the cursor of the next page.
@@ -998,6 +1191,61 @@ mod tests {
         assert_eq!(query(&["ab"]), None);
         assert_eq!(query(&["çãoçã"]).as_deref(), Some(r#""ção" AND "oçã""#));
         assert_eq!(query(&["a\"b\"c"]).as_deref(), Some(r#""a""b" AND "b""c""#));
+    }
+
+    #[test]
+    fn places_narrow_a_count_and_join_names_on_a_page() {
+        let path = |p: &str| BoundaryPath::from_stored(p.to_owned());
+        let q = UserQuery {
+            name_words: vec!["lopes".into()],
+            boundary: Some(path("/MZ/NIASSA/D03/")),
+            visible_within: Some(vec![path("/MZ/TETE/"), path("/MZ/NIASSA/V_1.x-2/")]),
+            ..Default::default()
+        };
+        let names = r#"name_folded : ("lop" AND "pes")"#;
+        let places =
+            r#"{jurisdiction_paths assignment_paths} : (("D03") AND ("TETE" OR "V_1.x-2"))"#;
+        let both = format!("{names} AND {places}");
+        for reading in [Reading::Count, Reading::Page] {
+            let query = driving_candidates(&q, Dialect::Sqlite, reading);
+            assert_eq!(query.as_deref(), Some(both.as_str()), "{reading:?}");
+        }
+        assert_eq!(
+            driving_candidates(&q, Dialect::Postgres, Reading::Count),
+            None
+        );
+
+        let places_only = UserQuery {
+            name_words: vec![],
+            ..q.clone()
+        };
+        assert_eq!(
+            driving_candidates(&places_only, Dialect::Sqlite, Reading::Count).as_deref(),
+            Some(places),
+        );
+        assert_eq!(
+            driving_candidates(&places_only, Dialect::Sqlite, Reading::Page),
+            None,
+            "a page without a name fragment walks the sort column's index"
+        );
+        let by_prefix = UserQuery {
+            username_prefix: Some("lop".into()),
+            ..places_only.clone()
+        };
+        assert_eq!(
+            driving_candidates(&by_prefix, Dialect::Sqlite, Reading::Count),
+            None,
+            "a prefix narrows by its own index"
+        );
+        let short = UserQuery {
+            visible_within: Some(vec![path("/MZ/"), path("/MZ/TETE/")]),
+            ..places_only
+        };
+        assert_eq!(
+            driving_candidates(&short, Dialect::Sqlite, Reading::Count).as_deref(),
+            Some(r#"{jurisdiction_paths assignment_paths} : (("D03"))"#),
+            "a scope with a code too short for a trigram narrows nothing"
+        );
     }
 
     #[test]

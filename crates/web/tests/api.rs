@@ -26,7 +26,7 @@ mod ui_users;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use support::{TestApp, World, COUNTRY, PASSWORD};
+use support::{found, TestApp, World, COUNTRY, PASSWORD};
 
 fn full_user(username: &str, jurisdiction: &str) -> Value {
     json!({
@@ -828,6 +828,156 @@ async fn search_by_name_username_mobile_and_email() {
         assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
         assert_eq!(r.body["total"], 0, "{query}: {}", r.body);
     }
+}
+
+#[tokio::test]
+async fn search_by_place_finds_each_subtree_whatever_its_code_looks_like() {
+    let w = World::new().await;
+    // Codes too short for the trigram index, one holding another whole, and the
+    // punctuation codes may have.
+    w.app
+        .import_boundaries(
+            "code,name,level,parent_code
+AB,Distrito AB,DISTRICT,TETE
+AB1,Aldeia AB1,VILLAGE,AB
+D03,Distrito D03,DISTRICT,NIASSA
+V_1.x-2,Aldeia V,VILLAGE,D03
+D0301,Aldeia D0301,VILLAGE,ANGONIA
+",
+        )
+        .await;
+    for (username, roles, place, first, last) in [
+        ("lopes.d0301", "REGISTRAR", "D0301", "Ana", "Lopes"),
+        ("lopes.v", "REGISTRAR", "V_1.x-2", "Rui", "Lopes"),
+        ("lopes.ab1", "REGISTRAR", "AB1", "Zé", "Lopes"),
+        ("bila.ab", "REGISTRAR", "AB", "Inês", "Bila"),
+        ("sup.d03", "SUPERVISOR", "D03", "Rosa", "Cumbe"),
+        ("sup.ab", "SUPERVISOR", "AB", "Tomás", "Langa"),
+    ] {
+        w.app
+            .seed_user(username, &[roles], &[place], first, last)
+            .await;
+    }
+    for (query, expected) in [
+        ("boundary=D03", vec!["lopes.v", "sup.d03"]),
+        ("boundary=D0301", vec!["lopes.d0301"]),
+        ("boundary=V_1.x-2", vec!["lopes.v"]),
+        ("boundary=AB", vec!["bila.ab", "lopes.ab1", "sup.ab"]),
+        ("name=lopes&boundary=D03", vec!["lopes.v"]),
+        ("name=lopes&boundary=AB", vec!["lopes.ab1"]),
+        ("q=lopes&boundary=D0301", vec!["lopes.d0301"]),
+        ("boundary=D03&sort=-username", vec!["sup.d03", "lopes.v"]),
+    ] {
+        assert_eq!(found(&w, &w.admin, query).await, expected, "{query}");
+    }
+    let sup_d03 = w.app.token("sup.d03").await;
+    assert_eq!(found(&w, &sup_d03, "").await, vec!["lopes.v", "sup.d03"]);
+    assert_eq!(found(&w, &sup_d03, "name=lopes").await, vec!["lopes.v"]);
+    assert_eq!(found(&w, &sup_d03, "q=lop").await, vec!["lopes.v"]);
+    let sup_ab = w.app.token("sup.ab").await;
+    assert_eq!(
+        found(&w, &sup_ab, "").await,
+        vec!["bila.ab", "lopes.ab1", "sup.ab"]
+    );
+    assert_eq!(found(&w, &sup_ab, "name=lopes").await, vec!["lopes.ab1"]);
+}
+
+#[tokio::test]
+async fn a_few_users_among_thousands_are_found_page_by_page_in_every_order() {
+    let w = World::new().await;
+    w.app
+        .import_boundaries(
+            "code,name,level,parent_code
+RARE,Rara,VILLAGE,MOATIZE
+CROWD,Multidão,DISTRICT,NIASSA
+CROWDV,Aldeia cheia,VILLAGE,CROWD
+",
+        )
+        .await;
+    // More users than a page walks in sort order before it turns to the places' index,
+    // all in one village; one of them also in a village with only two others.
+    w.app
+        .sql(
+            "INSERT INTO users (id, username, status, profile_complete, version, first_name,
+                last_name, name_folded, must_change_password, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+             SELECT 'crowd-' || i, 'crowd.' || (100000 + i), 'active', TRUE, 1, 'Crowd',
+                'Member', 'crowd member', FALSE, '2026-01-01T00:00:00.000000Z',
+                '2026-01-01T00:00:00.000000Z'
+             FROM n",
+        )
+        .await
+        .unwrap();
+    w.app
+        .sql(
+            "INSERT INTO user_jurisdictions (user_id, boundary_code)
+             SELECT id, 'CROWDV' FROM users WHERE id LIKE 'crowd-%'",
+        )
+        .await
+        .unwrap();
+    w.app
+        .sql(
+            "INSERT INTO user_jurisdictions (user_id, boundary_code) VALUES ('crowd-6000', 'RARE')",
+        )
+        .await
+        .unwrap();
+    w.app
+        .seed_user("aaa.rare", &["REGISTRAR"], &["RARE"], "Aida", "Rare")
+        .await;
+    w.app
+        .seed_user("zzz.rare", &["REGISTRAR"], &["RARE"], "Zeca", "Rare")
+        .await;
+    let rare = vec!["aaa.rare", "crowd.106000", "zzz.rare"];
+    for sort in ["username", "name"] {
+        assert_eq!(
+            every_page(&w, &format!("boundary=RARE&limit=2&sort={sort}"), 3).await,
+            rare,
+            "{sort}"
+        );
+        let mut backwards = rare.clone();
+        backwards.reverse();
+        assert_eq!(
+            every_page(&w, &format!("boundary=RARE&limit=1&sort=-{sort}"), 3).await,
+            backwards,
+            "-{sort}"
+        );
+    }
+    for sort in ["created_at", "-updated_at"] {
+        let mut seen = every_page(&w, &format!("boundary=RARE&limit=2&sort={sort}"), 3).await;
+        seen.sort();
+        assert_eq!(seen, rare, "{sort}");
+    }
+    let crowd = w
+        .app
+        .get("/api/v1/users?boundary=CROWD&limit=3", &w.admin)
+        .await;
+    assert_eq!(crowd.status, StatusCode::OK, "{}", crowd.body);
+    assert_eq!(crowd.body["total"], 12000);
+    assert_eq!(
+        crowd.usernames(),
+        vec!["crowd.100001", "crowd.100002", "crowd.100003"]
+    );
+    let last = w
+        .app
+        .get(
+            "/api/v1/users?boundary=CROWD&limit=2&sort=-username",
+            &w.admin,
+        )
+        .await;
+    assert_eq!(last.usernames(), vec!["crowd.112000", "crowd.111999"]);
+
+    w.app
+        .seed_user("sup.rare", &["SUPERVISOR"], &["RARE"], "Sara", "Tembe")
+        .await;
+    let supervisor = w.app.token("sup.rare").await;
+    assert_eq!(
+        found(&w, &supervisor, "").await,
+        vec!["aaa.rare", "crowd.106000", "sup.rare", "zzz.rare"]
+    );
+    assert_eq!(
+        found(&w, &supervisor, "sort=-name").await,
+        vec!["zzz.rare", "sup.rare", "crowd.106000", "aaa.rare"]
+    );
 }
 
 /// The usernames on every page of the admin's search `query`, following the cursor to

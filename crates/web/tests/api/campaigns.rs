@@ -4,7 +4,7 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{day, TestApp, World, PASSWORD};
+use crate::support::{day, found, TestApp, World, PASSWORD};
 
 /// The world plus a campaign over both provinces running from 10 days ago to 50 days ahead.
 async fn with_campaign() -> World {
@@ -347,6 +347,23 @@ async fn an_assignment_alone_puts_a_worker_in_a_supervisors_scope() {
             .status,
         StatusCode::OK
     );
+    // Found by place from the moment it is created: the search reads the assignment's
+    // path from the user's row, written with the user.
+    for (token, query) in [
+        (&w.sup_tete, "name=assigned"),
+        (&w.sup_tete, "username=only"),
+        (&w.admin, "boundary=ZOBUE&name=assigned"),
+        (&w.admin, "boundary=MOATIZE&q=only.a"),
+    ] {
+        assert_eq!(
+            found(&w, token, query).await,
+            vec!["only.assigned"],
+            "{query}"
+        );
+    }
+    assert!(found(&w, &w.admin, "boundary=NIASSA&name=assigned")
+        .await
+        .is_empty());
     let bad = w.app.post("/api/v1/users", &w.sup_tete, json!({
         "username": "bad.assigned", "first_name": "B", "last_name": "A", "email": "b@example.org",
         "correspondence_address": "Rua", "roles": ["REGISTRAR"], "employment_type": "CONTRACTUAL", "department": "NMCP",
@@ -1007,15 +1024,6 @@ async fn search_filters_by_campaign_assignment_role_and_assignment_boundary() {
         by_place.body["total"], 3,
         "ana.sitoe, tomas.bila, and floating through its assignment"
     );
-}
-
-/// The usernames a search answers, with its total checked against them.
-async fn found(w: &World, token: &str, query: &str) -> Vec<String> {
-    let r = w.app.get(&format!("/api/v1/users?{query}"), token).await;
-    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
-    let names = r.usernames();
-    assert_eq!(r.body["total"], names.len(), "{query}");
-    names
 }
 
 #[tokio::test]

@@ -254,6 +254,15 @@ impl TestApp {
     }
 }
 
+/// The usernames a search answers, with its total checked against them.
+pub async fn found(w: &World, token: &str, query: &str) -> Vec<String> {
+    let r = w.app.get(&format!("/api/v1/users?{query}"), token).await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+    let names = r.usernames();
+    assert_eq!(r.body["total"], names.len(), "{query}");
+    names
+}
+
 /// The date `offset` days from the test clock's today, as the API writes dates.
 pub fn day(app: &TestApp, offset: i64) -> String {
     (app.clock.now().date_naive() + Duration::days(offset)).to_string()
