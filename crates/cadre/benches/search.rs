@@ -17,6 +17,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cadre_domain::boundary::BoundaryPath;
+use cadre_domain::scope::Scope;
 use cadre_domain::text::fold;
 use cadre_service::users::UserFilter;
 use cadre_service::{Actor, Cadre, RequestMeta, Settings, SystemClock};
@@ -146,9 +148,16 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         "bare limit: one user by primary key", bare.0, bare.1, bare.2
     );
 
-    let filters: Vec<(&str, UserFilter)> = vec![
+    // A supervisor sees only the users of their subtree: every search of theirs
+    // carries it, a plain list of users included.
+    let supervisor = |path: &str| Actor {
+        scope: Scope::Within(vec![BoundaryPath::from_stored(path.to_owned())]),
+        ..operator.clone()
+    };
+    let filters: Vec<(&str, Actor, UserFilter)> = vec![
         (
             "name fragment with accents (Macuácua)",
+            operator.clone(),
             UserFilter {
                 name: Some("Macuácua".into()),
                 ..Default::default()
@@ -156,6 +165,7 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         ),
         (
             "name fragment without accents (macuac)",
+            operator.clone(),
             UserFilter {
                 name: Some("macuac".into()),
                 ..Default::default()
@@ -163,6 +173,7 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         ),
         (
             "one-box q (nhantumbo)",
+            operator.clone(),
             UserFilter {
                 q: Some("nhantumbo".into()),
                 ..Default::default()
@@ -170,6 +181,7 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         ),
         (
             "username prefix (joao.lopes.4)",
+            operator.clone(),
             UserFilter {
                 username: Some("joao.lopes.4".into()),
                 ..Default::default()
@@ -177,6 +189,7 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         ),
         (
             "mobile, national format (84 512 3)",
+            operator.clone(),
             UserFilter {
                 mobile_number: Some("84 512 3".into()),
                 ..Default::default()
@@ -184,22 +197,41 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         ),
         (
             "name + boundary subtree (sitoe, P03)",
+            operator.clone(),
             UserFilter {
                 name: Some("sitoe".into()),
                 boundary: Some("P03".into()),
                 ..Default::default()
             },
         ),
+        (
+            "boundary subtree alone (D0301)",
+            operator.clone(),
+            UserFilter {
+                boundary: Some("D0301".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "district supervisor's list (D0301)",
+            supervisor("/MZ/P03/D0301/"),
+            UserFilter::default(),
+        ),
+        (
+            "village supervisor's list (V0301001)",
+            supervisor("/MZ/P03/D0301/V0301001/"),
+            UserFilter::default(),
+        ),
     ];
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut worst_p95: f64 = 0.0;
     let mut ran = 0;
-    for (label, filter) in filters.into_iter().filter(|(l, _)| l.contains(&only)) {
+    for (label, actor, filter) in filters.into_iter().filter(|(l, _, _)| l.contains(&only)) {
         let times = measure(|| {
-            let (cadre, operator, filter) = (cadre.clone(), operator.clone(), filter.clone());
+            let (cadre, actor, filter) = (cadre.clone(), actor.clone(), filter.clone());
             async move {
                 cadre
-                    .search_users(&operator, filter)
+                    .search_users(&actor, filter)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(())
@@ -207,7 +239,7 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
         })
         .await?;
         let page = cadre
-            .search_users(&operator, filter)
+            .search_users(&actor, filter)
             .await
             .map_err(|e| e.to_string())?;
         worst_p95 = worst_p95.max(times.1);
