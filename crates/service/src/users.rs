@@ -865,13 +865,11 @@ impl Cadre {
                     .await?
             }
         };
-        let assignment_paths: Vec<&BoundaryPath> =
-            p.assignments.iter().flat_map(|a| &a.paths).collect();
         writer
             .insert(store::insertion(
                 &p.row,
-                p.jurisdiction_paths.iter(),
-                assignment_paths,
+                &p.jurisdiction_paths,
+                p.assignments.iter().flat_map(|a| &a.paths),
             ))
             .await?;
         if let Credential::Link { channel } = &p.credential {

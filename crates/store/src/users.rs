@@ -998,22 +998,16 @@ pub async fn search_page(
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
     let dialect = dialect(conn);
-    let mut items = if walks_first(q) {
-        match walk_bound(conn, q).await? {
-            Some(bound) => {
-                let walked = page_rows(conn, q, dialect, Reading::Page, Some(&bound)).await?;
-                if walked.len() as i64 > q.limit {
-                    walked
-                } else {
-                    page_rows(conn, q, dialect, Reading::PageOfFew, None).await?
-                }
-            }
-            // Fewer users than the walk's length remain after the cursor.
-            None => page_rows(conn, q, dialect, Reading::Page, None).await?,
-        }
+    // None as well when fewer users than the walk's length remain after the cursor.
+    let bound = if walks_first(q) {
+        walk_bound(conn, q).await?
     } else {
-        page_rows(conn, q, dialect, Reading::Page, None).await?
+        None
     };
+    let mut items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref()).await?;
+    if bound.is_some() && items.len() as i64 <= q.limit {
+        items = page_rows(conn, q, dialect, Reading::PageOfFew, None).await?;
+    }
     let next = if items.len() as i64 > q.limit {
         items.truncate(q.limit as usize);
         items.last().map(|u| sort_value(u, q.sort))
