@@ -980,6 +980,98 @@ CROWDV,Aldeia cheia,VILLAGE,CROWD
     );
 }
 
+#[tokio::test]
+async fn a_name_thousands_share_is_paged_in_every_order_wherever_its_users_sort() {
+    let w = World::new().await;
+    // Two names of 6,000 users each: enough for a page to walk the sort order before
+    // the trigram table, and for the walk of a page of two (3,000 users) to miss the
+    // second name's users wherever the first name's sort before them. Every one of
+    // them was created at the same instant, so that order falls to the ids.
+    w.app
+        .sql(
+            "INSERT INTO users (id, username, status, profile_complete, version, first_name,
+                last_name, name_folded, must_change_password, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+             SELECT CASE WHEN i <= 6000 THEN 'early-' || i ELSE 'late-' || (i - 6000) END,
+                CASE WHEN i <= 6000 THEN 'early.' || (100000 + i)
+                    ELSE 'late.' || (94000 + i) END,
+                'active', TRUE, 1,
+                CASE WHEN i <= 6000 THEN 'Alda' ELSE 'Zita' END,
+                CASE WHEN i <= 6000 THEN 'Comum' ELSE 'Rara' END,
+                CASE WHEN i <= 6000 THEN 'alda comum' ELSE 'zita rara' END,
+                FALSE, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'
+             FROM n",
+        )
+        .await
+        .unwrap();
+    // The first page of `query` and the cursor of the next; each gives every match's
+    // number.
+    let page = |query: String| {
+        let w = &w;
+        async move {
+            let r = w.app.get(&format!("/api/v1/users?{query}"), &w.admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+            assert_eq!(r.body["total"], 6000, "{query}: {}", r.body);
+            let next = r.body["next_cursor"].as_str().map(str::to_owned);
+            (r.usernames(), next)
+        }
+    };
+    for (query, first, second) in [
+        // Found at once, walking on from the start.
+        (
+            "name=comum",
+            ["early.100001", "early.100002"],
+            ["early.100003", "early.100004"],
+        ),
+        // After 6,000 others: the walk holds none, the trigram table yields them; the
+        // next page walks on from among them.
+        (
+            "name=rara",
+            ["late.100001", "late.100002"],
+            ["late.100003", "late.100004"],
+        ),
+        (
+            "name=comum&sort=-username",
+            ["early.106000", "early.105999"],
+            ["early.105998", "early.105997"],
+        ),
+        (
+            "name=zita%20rara&sort=-username",
+            ["late.106000", "late.105999"],
+            ["late.105998", "late.105997"],
+        ),
+        // One name shared by 6,000: ties broken by the id, as text.
+        (
+            "name=rara&sort=name",
+            ["late.100001", "late.100010"],
+            ["late.100100", "late.101000"],
+        ),
+        (
+            "name=comum&sort=-name",
+            ["early.100999", "early.100998"],
+            ["early.100997", "early.100996"],
+        ),
+        // The same instant for all, and the late ids sort after the early ones.
+        (
+            "name=comum&sort=-created_at",
+            ["early.100999", "early.100998"],
+            ["early.100997", "early.100996"],
+        ),
+        (
+            "name=rara&sort=updated_at",
+            ["late.100001", "late.100010"],
+            ["late.100100", "late.101000"],
+        ),
+    ] {
+        let query = format!("{query}&limit=2");
+        let (items, next) = page(query.clone()).await;
+        assert_eq!(items, first, "{query}");
+        let cursor = next.unwrap_or_else(|| panic!("{query}: a next page"));
+        let (items, _) = page(format!("{query}&cursor={cursor}")).await;
+        assert_eq!(items, second, "{query}, second page");
+    }
+}
+
 /// The usernames on every page of the admin's search `query`, following the cursor to
 /// the end; each page must hold at most `limit` users and give the same `total`.
 async fn every_page(w: &World, query: &str, total: i64) -> Vec<String> {
