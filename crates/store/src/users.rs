@@ -996,11 +996,10 @@ fn union_all(parts: &[Sql], columns: &str) -> Sql {
 /// in about a microsecond, the index its matches in half that.
 const WALK: i64 = 4_000;
 
-/// How many candidates of the trigram table make a name fragment common enough for a
-/// page to walk the sort order first (see [`walks_names_first`]). Fewer are sorted at
-/// once: at about half a microsecond each (their users' rows read for the sort key),
-/// 5,000 take a few milliseconds.
-const COMMON_NAME: i64 = 5_000;
+/// How many candidates of the trigram table make a page of a name fragment on SQLite
+/// walk the sort order first. Fewer are sorted at once: at about half a microsecond
+/// each (their users' rows read for the sort key), 5,000 take a few milliseconds.
+const MANY_CANDIDATES: i64 = 5_000;
 
 /// How many users in sort order a page of a common name fragment walks for each user
 /// it shows before it turns to the trigram table: the walk reads a user's name from
@@ -1014,28 +1013,20 @@ pub async fn search_page(
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
     let dialect = dialect(conn);
-    let walk = if walks_places_first(q) {
-        Some(WALK)
-    } else if walks_names_first(q, dialect) && names_are_common(conn, q).await? {
-        Some((q.limit + 1) * WALK_PER_USER_SHOWN)
-    } else {
-        None
+    let mut items = match route(conn, q, dialect).await? {
+        Route::Walk(length) => {
+            // None as well when fewer users than the walk's length remain after the
+            // cursor: the walk then reads them all.
+            let bound = walk_bound(conn, q, length).await?;
+            let items = page_rows(conn, q, dialect, Reading::Walk, bound.as_deref()).await?;
+            if bound.is_some() && items.len() as i64 <= q.limit {
+                page_rows(conn, q, dialect, Reading::PageOfFew, None).await?
+            } else {
+                items
+            }
+        }
+        Route::Indexed => page_rows(conn, q, dialect, Reading::Page, None).await?,
     };
-    // None as well when fewer users than the walk's length remain after the cursor:
-    // the walk then reads them all.
-    let bound = match walk {
-        Some(length) => walk_bound(conn, q, length).await?,
-        None => None,
-    };
-    let reading = if walk.is_some() {
-        Reading::Walk
-    } else {
-        Reading::Page
-    };
-    let mut items = page_rows(conn, q, dialect, reading, bound.as_deref()).await?;
-    if bound.is_some() && items.len() as i64 <= q.limit {
-        items = page_rows(conn, q, dialect, Reading::PageOfFew, None).await?;
-    }
     let next = if items.len() as i64 > q.limit {
         items.truncate(q.limit as usize);
         items.last().map(|u| sort_value(u, q.sort))
@@ -1043,6 +1034,32 @@ pub async fn search_page(
         None
     };
     Ok((items, next))
+}
+
+/// How a page finds its first matches in sort order.
+enum Route {
+    /// Walking the sort column's index for this many users, and when they hold less
+    /// than a page, through the indexes of what narrows it.
+    Walk(i64),
+    /// Through the indexes of what narrows it.
+    Indexed,
+}
+
+async fn route(conn: &mut Conn, q: &UserQuery, dialect: Dialect) -> Result<Route, StoreError> {
+    // Asking the trigram table how many users places hold would cost as much as
+    // asking it for them (a code's trigrams are shared by many other codes): a walk
+    // of a few thousand users costs less.
+    if walks_places_first(q) {
+        return Ok(Route::Walk(WALK));
+    }
+    if walks_names_first(q, dialect) {
+        if let Some(names) = fts_query(q, q.name_words.iter().map(String::as_str), false) {
+            if many_candidates(conn, names).await? {
+                return Ok(Route::Walk((q.limit + 1) * WALK_PER_USER_SHOWN));
+            }
+        }
+    }
+    Ok(Route::Indexed)
 }
 
 /// Whether a page of `q` walks the sort column's index first because of its places:
@@ -1068,21 +1085,18 @@ fn walks_names_first(q: &UserQuery, dialect: Dialect) -> bool {
         && !has_places(q)
 }
 
-/// Whether the trigram table holds at least [`COMMON_NAME`] candidates for `q`'s name
-/// fragments; it stops counting there.
-async fn names_are_common(conn: &mut Conn, q: &UserQuery) -> Result<bool, StoreError> {
-    let Some(candidates) = fts_query(q, q.name_words.iter().map(String::as_str), false) else {
-        return Ok(false);
-    };
+/// Whether the trigram table holds at least [`MANY_CANDIDATES`] matches of the FTS5
+/// query `candidates`; it stops counting there.
+async fn many_candidates(conn: &mut Conn, candidates: String) -> Result<bool, StoreError> {
     let mut sql = Sql::new(
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users_name_fts WHERE users_name_fts MATCH ",
     );
     sql.bind(candidates)
         .push(" LIMIT ")
-        .bind(COMMON_NAME)
+        .bind(MANY_CANDIDATES)
         .push(")");
     match sql.fetch_optional(conn).await? {
-        Some(row) => Ok(int(&row, "n")? >= COMMON_NAME),
+        Some(row) => Ok(int(&row, "n")? >= MANY_CANDIDATES),
         None => Ok(false),
     }
 }
