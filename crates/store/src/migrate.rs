@@ -605,23 +605,6 @@ Migration {
         "CREATE INDEX users_assignment_codes ON users
             USING gin (string_to_array(assignment_paths, '/'))",
     ],
-},
-Migration {
-    version: 12,
-    name: "user search: each sort order's index holds the folded name",
-    shared: &[],
-    // A name fragment many users share is found sooner by walking the sort order and
-    // reading the name beside each key than by sorting every match the trigram table
-    // yields: each of those costs a read of its user's row, a walk's index entry a
-    // twentieth of that. An index on the name sorts by name already.
-    sqlite: &[
-        "CREATE INDEX users_username_name ON users (username, id, name_folded)",
-        "DROP INDEX users_created",
-        "CREATE INDEX users_created ON users (created_at, id, name_folded)",
-        "DROP INDEX users_updated",
-        "CREATE INDEX users_updated ON users (updated_at, id, name_folded)",
-    ],
-    postgres: &[],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {

@@ -718,9 +718,6 @@ enum Reading {
     /// The first of them in the sort order, where the places are known to hold few
     /// users (see [`WALK`]): they narrow by themselves.
     PageOfFew,
-    /// The first of them in the sort order, found by walking the sort column's index
-    /// up to a bound: no other index narrows them.
-    Walk,
 }
 
 impl Reading {
@@ -733,7 +730,6 @@ impl Reading {
 /// with a name fragment long enough, or places to narrow a count to).
 fn driving_candidates(q: &UserQuery, dialect: Dialect, reading: Reading) -> Option<String> {
     match dialect {
-        Dialect::Sqlite if reading == Reading::Walk => None,
         Dialect::Sqlite => fts_query(
             q,
             q.name_words.iter().map(String::as_str),
@@ -996,37 +992,22 @@ fn union_all(parts: &[Sql], columns: &str) -> Sql {
 /// in about a microsecond, the index its matches in half that.
 const WALK: i64 = 4_000;
 
-/// How many candidates of the trigram table make a page of a name fragment on SQLite
-/// walk the sort order first. Fewer are sorted at once: at about half a microsecond
-/// each (their users' rows read for the sort key), 5,000 take a few milliseconds.
-const MANY_CANDIDATES: i64 = 5_000;
-
-/// How many users in sort order a page of a common name fragment walks for each user
-/// it shows before it turns to the trigram table: the walk reads a user's name from
-/// the sort column's index at about a tenth of a microsecond, so it pays while one
-/// user in a thousand matches. A page of 50 walks at most 51,000, some 5 ms.
-const WALK_PER_USER_SHOWN: i64 = 1_000;
-
 /// The page of users matching `q` after its cursor, and the cursor of the next page.
 pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
     let dialect = dialect(conn);
-    let mut items = match route(conn, q, dialect).await? {
-        Route::Walk(length) => {
-            // None as well when fewer users than the walk's length remain after the
-            // cursor: the walk then reads them all.
-            let bound = walk_bound(conn, q, length).await?;
-            let items = page_rows(conn, q, dialect, Reading::Walk, bound.as_deref()).await?;
-            if bound.is_some() && items.len() as i64 <= q.limit {
-                page_rows(conn, q, dialect, Reading::PageOfFew, None).await?
-            } else {
-                items
-            }
-        }
-        Route::Indexed => page_rows(conn, q, dialect, Reading::Page, None).await?,
+    // None as well when fewer users than the walk's length remain after the cursor.
+    let bound = if walks_first(q) {
+        walk_bound(conn, q).await?
+    } else {
+        None
     };
+    let mut items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref()).await?;
+    if bound.is_some() && items.len() as i64 <= q.limit {
+        items = page_rows(conn, q, dialect, Reading::PageOfFew, None).await?;
+    }
     let next = if items.len() as i64 > q.limit {
         items.truncate(q.limit as usize);
         items.last().map(|u| sort_value(u, q.sort))
@@ -1036,36 +1017,9 @@ pub async fn search_page(
     Ok((items, next))
 }
 
-/// How a page finds its first matches in sort order.
-enum Route {
-    /// Walking the sort column's index for this many users, and when they hold less
-    /// than a page, through the indexes of what narrows it.
-    Walk(i64),
-    /// Through the indexes of what narrows it.
-    Indexed,
-}
-
-async fn route(conn: &mut Conn, q: &UserQuery, dialect: Dialect) -> Result<Route, StoreError> {
-    // Asking the trigram table how many users places hold would cost as much as
-    // asking it for them (a code's trigrams are shared by many other codes): a walk
-    // of a few thousand users costs less.
-    if walks_places_first(q) {
-        return Ok(Route::Walk(WALK));
-    }
-    if walks_names_first(q, dialect) {
-        if let Some(names) = fts_query(q, q.name_words.iter().map(String::as_str), false) {
-            if many_candidates(conn, names).await? {
-                return Ok(Route::Walk((q.limit + 1) * WALK_PER_USER_SHOWN));
-            }
-        }
-    }
-    Ok(Route::Indexed)
-}
-
-/// Whether a page of `q` walks the sort column's index first because of its places:
-/// when they are all that narrow it (a name fragment or a prefix would drive it
-/// through their own index).
-fn walks_places_first(q: &UserQuery) -> bool {
+/// Whether a page of `q` walks the sort column's index first: when places are all that
+/// narrow it (a name fragment or a prefix would drive it through their own index).
+fn walks_first(q: &UserQuery) -> bool {
     has_places(q) && !by_trigram(q) && !q.has_prefix()
 }
 
@@ -1073,42 +1027,10 @@ fn has_places(q: &UserQuery) -> bool {
     q.boundary.is_some() || q.visible_within.is_some()
 }
 
-/// Whether a page of `q` may walk the sort column's index first because of its name
-/// fragments: on SQLite, whose every sort index holds the folded name (migration 12),
-/// when nothing but name fragments narrows it (places or a prefix narrow it better)
-/// and it is not a one-box search (whose alternatives need the whole row).
-fn walks_names_first(q: &UserQuery, dialect: Dialect) -> bool {
-    dialect == Dialect::Sqlite
-        && q.q.is_none()
-        && by_trigram(q)
-        && !q.has_prefix()
-        && !has_places(q)
-}
-
-/// Whether the trigram table holds at least [`MANY_CANDIDATES`] matches of the FTS5
-/// query `candidates`; it stops counting there.
-async fn many_candidates(conn: &mut Conn, candidates: String) -> Result<bool, StoreError> {
-    let mut sql = Sql::new(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users_name_fts WHERE users_name_fts MATCH ",
-    );
-    sql.bind(candidates)
-        .push(" LIMIT ")
-        .bind(MANY_CANDIDATES)
-        .push(")");
-    match sql.fetch_optional(conn).await? {
-        Some(row) => Ok(int(&row, "n")? >= MANY_CANDIDATES),
-        None => Ok(false),
-    }
-}
-
-/// The sort value `length` users after `q`'s cursor (every user counts, matching or
+/// The sort value [`WALK`] users after `q`'s cursor (every user counts, matching or
 /// not), read from the sort column's index alone; none when fewer users remain. A
 /// cursor's ties before it count too, which only shortens the walk.
-async fn walk_bound(
-    conn: &mut Conn,
-    q: &UserQuery,
-    length: i64,
-) -> Result<Option<String>, StoreError> {
+async fn walk_bound(conn: &mut Conn, q: &UserQuery) -> Result<Option<String>, StoreError> {
     let column = format!("u.{}", q.sort.column());
     let (from, order) = if q.descending {
         ("<=", "DESC")
@@ -1121,7 +1043,7 @@ async fn walk_bound(
             .bind(value.as_str());
     }
     sql.push(&format!(" ORDER BY {column} {order} LIMIT 1 OFFSET "))
-        .bind(length);
+        .bind(WALK);
     match sql.fetch_optional(conn).await? {
         Some(row) => Ok(Some(text(&row, "k")?)),
         None => Ok(None),
@@ -1139,22 +1061,20 @@ async fn page_rows(
 ) -> Result<Vec<UserRow>, StoreError> {
     let mut parts = matching(q, dialect, reading);
     let column = format!("u.{}", q.sort.column());
-    let (from, cmp, order) = if q.descending {
-        ("<=", "<", "DESC")
+    let (cmp, order) = if q.descending {
+        ("<", "DESC")
     } else {
-        (">=", ">", "ASC")
+        (">", "ASC")
     };
-    // The first comparison alone bounds the sort column's index on both databases;
-    // the second leaves out the cursor's ties up to it.
     if let Some((value, id)) = &q.after {
         for part in &mut parts {
-            part.push(&format!(" AND {column} {from} "))
+            part.push(&format!(" AND ({column} {cmp} "))
                 .bind(value.as_str())
-                .push(&format!(" AND ({column} {cmp} "))
+                .push(&format!(" OR ({column} = "))
                 .bind(value.as_str())
-                .push(&format!(" OR u.id {cmp} "))
+                .push(&format!(" AND u.id {cmp} "))
                 .bind(id.as_str())
-                .push(")");
+                .push("))");
         }
     }
     if let Some(bound) = bound {
@@ -1176,15 +1096,6 @@ async fn page_rows(
         sql
     };
     let sql = match parts.as_slice() {
-        // Only the ids are read on the walk, so that an index holding the sort column,
-        // the id and the name answers a name fragment without reading a user's row.
-        [page] if reading == Reading::Walk => {
-            let mut ids = Sql::new("SELECT u.id");
-            ids.append(page)
-                .push(&format!(" ORDER BY {column} {order}, u.id {order} LIMIT "))
-                .bind(q.limit + 1);
-            whole_rows(&ids)
-        }
         [page] if by_trigram(q) || (reading == Reading::PageOfFew && has_places(q)) => {
             // Walking the sort column's index and checking the name on each row is what
             // the planners choose, and it reads far more rows than match whenever the
