@@ -13,6 +13,8 @@ use crate::error::StoreError;
 use crate::sql::{boolean, int, opt_text, text, Sql};
 use crate::writer::{Insert, Writer};
 
+mod by_word;
+
 /// One row of `users`, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserRow {
@@ -951,6 +953,9 @@ fn dialect(conn: &Conn) -> Dialect {
 /// every match, so running them on two connections at once halves the wait when the
 /// database has cores to spare.
 pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
+    if let Some(word) = by_word::sole_word(conn, q).await? {
+        return by_word::total(conn, &word, q).await;
+    }
     let count = match matching(q, dialect(conn), Reading::Count).as_slice() {
         [only] => {
             let mut count = Sql::new("SELECT COUNT(*) AS n");
@@ -997,17 +1002,10 @@ pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
-    let dialect = dialect(conn);
-    // None as well when fewer users than the walk's length remain after the cursor.
-    let bound = if walks_first(q) {
-        walk_bound(conn, q).await?
-    } else {
-        None
+    let mut items = match by_word::sole_word(conn, q).await? {
+        Some(word) => by_word::page(conn, &word, q).await?,
+        None => page_by_filters(conn, q).await?,
     };
-    let mut items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref()).await?;
-    if bound.is_some() && items.len() as i64 <= q.limit {
-        items = page_rows(conn, q, dialect, Reading::PageOfFew, None).await?;
-    }
     let next = if items.len() as i64 > q.limit {
         items.truncate(q.limit as usize);
         items.last().map(|u| sort_value(u, q.sort))
@@ -1015,6 +1013,23 @@ pub async fn search_page(
         None
     };
     Ok((items, next))
+}
+
+/// The first `q.limit + 1` users matching `q` after its cursor, found through the
+/// index that narrows `q` most.
+async fn page_by_filters(conn: &mut Conn, q: &UserQuery) -> Result<Vec<UserRow>, StoreError> {
+    let dialect = dialect(conn);
+    // None as well when fewer users than the walk's length remain after the cursor.
+    let bound = if walks_first(q) {
+        walk_bound(conn, q).await?
+    } else {
+        None
+    };
+    let items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref()).await?;
+    if bound.is_some() && items.len() as i64 <= q.limit {
+        return page_rows(conn, q, dialect, Reading::PageOfFew, None).await;
+    }
+    Ok(items)
 }
 
 /// Whether a page of `q` walks the sort column's index first: when places are all that

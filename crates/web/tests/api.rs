@@ -1010,6 +1010,168 @@ async fn every_page(w: &World, query: &str, total: i64) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn a_name_thousands_share_is_counted_and_paged_exactly_through_every_change() {
+    let w = World::new().await;
+    // 150 namesakes written straight into the table (as a migration or a restore
+    // would), every tenth deactivated, and two created through the service.
+    w.app
+        .sql(
+            "INSERT INTO users (id, username, status, profile_complete, version, first_name,
+                last_name, name_folded, must_change_password, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
+             SELECT 'namesake-' || i, 'mac.' || (1000 + i),
+                CASE WHEN i % 10 = 0 THEN 'deactivated' ELSE 'active' END, TRUE, 1, 'Ana',
+                'Macuácua', 'ana macuacua', FALSE, '2026-01-01T00:00:00.000000Z',
+                '2026-01-01T00:00:00.000000Z'
+             FROM n",
+        )
+        .await
+        .unwrap();
+    let rui = w
+        .app
+        .seed_user("aaa.rui", &["REGISTRAR"], &["ULONGUE"], "Rui", "Macuácua")
+        .await;
+    let zeca = w
+        .app
+        .seed_user("zzz.zeca", &["REGISTRAR"], &["ULONGUE"], "Zeca", "Macuacua")
+        .await;
+    let namesakes = |status: &str| -> Vec<String> {
+        let mut names: Vec<String> = (1..=150)
+            .filter(|i| match status {
+                "active" => i % 10 != 0,
+                "deactivated" => i % 10 == 0,
+                _ => true,
+            })
+            .map(|i| format!("mac.{}", 1000 + i))
+            .collect();
+        if status != "deactivated" {
+            names.insert(0, "aaa.rui".into());
+            names.push("zzz.zeca".into());
+        }
+        names
+    };
+    // The world's Tete supervisor, Rosa Macuácua, is one more.
+    let mut active = namesakes("active");
+    active.insert(active.len() - 1, "sup.tete".into());
+    let mut everyone = namesakes("all");
+    everyone.insert(everyone.len() - 1, "sup.tete".into());
+    let total = |v: &[String]| v.len() as i64;
+
+    for fragment in ["MACUÁCUA", "macuac", "cuacu", "acua"] {
+        let query = format!("name={fragment}&limit=50");
+        assert_eq!(
+            every_page(&w, &query, total(&active)).await,
+            active,
+            "{query}"
+        );
+        let mut backwards = active.clone();
+        backwards.reverse();
+        let query = format!("name={fragment}&limit=40&sort=-username");
+        assert_eq!(
+            every_page(&w, &query, total(&active)).await,
+            backwards,
+            "{query}"
+        );
+    }
+    let gone = namesakes("deactivated");
+    assert_eq!(
+        every_page(&w, "name=macuacua&status=deactivated&limit=7", total(&gone)).await,
+        gone
+    );
+    assert_eq!(
+        every_page(&w, "name=macuacua&status=all&limit=64", total(&everyone)).await,
+        everyone
+    );
+    // Other sort orders and filters find the same users.
+    let mut by_name = every_page(&w, "name=macuacua&sort=name&limit=60", total(&active)).await;
+    by_name.sort();
+    assert_eq!(by_name, active);
+    assert_eq!(
+        every_page(&w, "name=macuacua&role=REGISTRAR", 2).await,
+        ["aaa.rui", "zzz.zeca"]
+    );
+
+    // A new name, a deactivation and a reactivation move the users at once.
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/users/{zeca}"),
+            &w.admin,
+            json!({"last_name": "Tembe"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    active.retain(|u| u != "zzz.zeca");
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/users/{rui}/deactivate"),
+            &w.admin,
+            json!({"reason": "RESIGNED"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    active.retain(|u| u != "aaa.rui");
+    assert_eq!(
+        every_page(&w, "name=macuac&limit=100", total(&active)).await,
+        active
+    );
+    let tembe = found(&w, &w.admin, "name=tembe").await;
+    assert!(tembe.contains(&"zzz.zeca".to_owned()), "{tembe:?}");
+    let deactivated = found(&w, &w.admin, "name=macuacua&status=deactivated").await;
+    assert!(
+        deactivated.contains(&"aaa.rui".to_owned()),
+        "{deactivated:?}"
+    );
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/users/{rui}/reactivate"),
+            &w.admin,
+            json!({"reason": "REHIRED"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    active.insert(0, "aaa.rui".into());
+    assert_eq!(
+        every_page(&w, "name=macuac&limit=100", total(&active)).await,
+        active
+    );
+
+    // A second word holding the fragment: both words' users, each once.
+    w.app
+        .seed_user(
+            "mac.zz",
+            &["REGISTRAR"],
+            &["ULONGUE"],
+            "Macuacuane",
+            "Macuácua",
+        )
+        .await;
+    w.app
+        .seed_user(
+            "bbb.lina",
+            &["REGISTRAR"],
+            &["ULONGUE"],
+            "Lina",
+            "Macuacuane",
+        )
+        .await;
+    let mut both = active.clone();
+    both.push("mac.zz".into());
+    both.push("bbb.lina".into());
+    both.sort();
+    assert_eq!(
+        every_page(&w, "name=macuac&limit=50", total(&both)).await,
+        both
+    );
+    assert_eq!(
+        every_page(&w, "name=macuacuane", 2).await,
+        ["bbb.lina", "mac.zz"]
+    );
+}
+
+#[tokio::test]
 async fn one_box_search_finds_each_user_once_whichever_fields_match() {
     let w = World::new().await;
     let mut expected = Vec::new();

@@ -1,0 +1,199 @@
+//! Searches answered from the words of names (migration 12, SQLite): a name fragment
+//! that only one word of the vocabulary holds matches exactly the users of that word,
+//! whom `user_name_words` keeps in username order with their status. Such a search —
+//! a helpdesk looking up a surname thousands share — is counted and paged from the
+//! word's entries alone, without reading each user's row.
+
+use super::{fts_phrase, long_enough, prefixed_columns, UserQuery, UserRow, UserSort};
+use crate::db::Conn;
+use crate::error::StoreError;
+use crate::sql::{int, text, Sql};
+
+/// The one word whose users are exactly the users matching `q`, when the word table
+/// can answer `q`: one name fragment long enough for the vocabulary's trigram index,
+/// held by a single word, no filter but the status, no scope, sorted by username.
+pub(super) async fn sole_word(
+    conn: &mut Conn,
+    q: &UserQuery,
+) -> Result<Option<String>, StoreError> {
+    let Some(fragment) = answerable(q) else {
+        return Ok(None);
+    };
+    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        return Ok(None);
+    }
+    // The trigram tokenizer matches a phrase of three characters or more exactly as a
+    // substring; every word of every name is in the vocabulary (the triggers add it
+    // before the user's entries), so a fragment only one word holds is found in no
+    // name without that word. Words whose users have all gone stay, and only send a
+    // search the general way.
+    let mut sql = Sql::new(
+        "SELECT v.word AS word FROM name_vocabulary_fts f CROSS JOIN name_vocabulary v \
+         WHERE v.rowid = f.rowid AND name_vocabulary_fts MATCH ",
+    );
+    sql.bind(fts_phrase(fragment)).push(" LIMIT 2");
+    let words = sql.fetch_all(conn).await?;
+    match words.as_slice() {
+        [only] => Ok(Some(text(only, "word")?)),
+        _ => Ok(None),
+    }
+}
+
+/// The name fragment of `q` when nothing else but its status narrows it. Every field
+/// is named, so that a filter added to [`UserQuery`] has to be considered here.
+fn answerable(q: &UserQuery) -> Option<&str> {
+    let UserQuery {
+        q: any,
+        name_words,
+        username_prefix,
+        mobile_digits,
+        email_prefix,
+        role,
+        boundary,
+        status: _,
+        department,
+        employment_type,
+        profile_complete,
+        visible_within,
+        campaign,
+        today: _,
+        sort,
+        descending: _,
+        after: _,
+        limit: _,
+    } = q;
+    let narrowed_otherwise = any.is_some()
+        || username_prefix.is_some()
+        || mobile_digits.is_some()
+        || email_prefix.is_some()
+        || role.is_some()
+        || boundary.is_some()
+        || department.is_some()
+        || employment_type.is_some()
+        || profile_complete.is_some()
+        || visible_within.is_some()
+        || campaign.is_some();
+    match name_words.as_slice() {
+        [fragment]
+            if !narrowed_otherwise && *sort == UserSort::Username && long_enough(fragment) =>
+        {
+            Some(fragment.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// `FROM user_name_words WHERE …`: the entries of `word` in `q`'s status.
+fn entries(word: &str, q: &UserQuery) -> Sql {
+    let mut sql = Sql::new(" FROM user_name_words WHERE word = ");
+    sql.bind(word);
+    if let Some(status) = &q.status {
+        sql.push(" AND status = ").bind(status.as_str());
+    }
+    sql
+}
+
+/// How many users `word` has in `q`'s status.
+pub(super) async fn total(conn: &mut Conn, word: &str, q: &UserQuery) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n");
+    sql.append(&entries(word, q));
+    match sql.fetch_optional(conn).await? {
+        Some(row) => int(&row, "n"),
+        None => Ok(0),
+    }
+}
+
+/// The first `q.limit + 1` users of `word` after `q`'s cursor, in username order.
+/// Usernames are unique, so the cursor's username alone says where the page starts.
+pub(super) async fn page(
+    conn: &mut Conn,
+    word: &str,
+    q: &UserQuery,
+) -> Result<Vec<UserRow>, StoreError> {
+    let (cmp, order) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let mut usernames = Sql::new("SELECT username");
+    usernames.append(&entries(word, q));
+    if let Some((username, _)) = &q.after {
+        usernames
+            .push(&format!(" AND username {cmp} "))
+            .bind(username.as_str());
+    }
+    usernames
+        .push(&format!(" ORDER BY username {order} LIMIT "))
+        .bind(q.limit + 1);
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM users p WHERE p.username IN (",
+        prefixed_columns("p")
+    ));
+    sql.append(&usernames)
+        .push(&format!(") ORDER BY p.username {order}, p.id {order}"));
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(super::from_row)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lone_fragment_sorted_by_username_is_answered_by_its_word() {
+        let lone = UserQuery {
+            name_words: vec!["macuac".into()],
+            status: Some("active".into()),
+            ..Default::default()
+        };
+        assert_eq!(answerable(&lone), Some("macuac"));
+        let everyone = UserQuery {
+            status: None,
+            descending: true,
+            after: Some(("ana.macuacua".into(), "u1".into())),
+            ..lone.clone()
+        };
+        assert_eq!(
+            answerable(&everyone),
+            Some("macuac"),
+            "status, order and cursor"
+        );
+
+        let not = [
+            UserQuery {
+                name_words: vec!["ma".into()],
+                ..lone.clone()
+            },
+            UserQuery {
+                name_words: vec!["ana".into(), "macuac".into()],
+                ..lone.clone()
+            },
+            UserQuery {
+                sort: UserSort::Name,
+                ..lone.clone()
+            },
+            UserQuery {
+                role: Some("REGISTRAR".into()),
+                ..lone.clone()
+            },
+            UserQuery {
+                visible_within: Some(vec![]),
+                ..lone.clone()
+            },
+            UserQuery {
+                campaign: Some("IRS-2026".into()),
+                ..lone.clone()
+            },
+            UserQuery {
+                username_prefix: Some("ana".into()),
+                ..lone.clone()
+            },
+        ];
+        for q in not {
+            assert_eq!(answerable(&q), None, "{q:?}");
+        }
+    }
+}
