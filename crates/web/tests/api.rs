@@ -1073,6 +1073,23 @@ async fn a_name_thousands_share_is_counted_and_paged_exactly_through_every_chang
             "{query}"
         );
     }
+    // The one-box search finds them too, with a user whose username starts so.
+    w.app
+        .seed_user("macuac.t", &["REGISTRAR"], &["ULONGUE"], "Lina", "Tembe")
+        .await;
+    let mut by_q = active.clone();
+    by_q.push("macuac.t".into());
+    by_q.sort();
+    assert_eq!(
+        every_page(&w, "q=Macuac&limit=30", total(&by_q)).await,
+        by_q
+    );
+    by_q.reverse();
+    assert_eq!(
+        every_page(&w, "q=macuac&limit=50&sort=-username", total(&by_q)).await,
+        by_q
+    );
+
     let gone = namesakes("deactivated");
     assert_eq!(
         every_page(&w, "name=macuacua&status=deactivated&limit=7", total(&gone)).await,

@@ -1,10 +1,14 @@
-//! Searches answered from the words of names (migration 12, SQLite): a name fragment
+//! Searches answered from the words of names (migration 12): a name fragment
 //! that only one word of the vocabulary holds matches exactly the users of that word,
 //! whom `user_name_words` keeps in username order with their status. Such a search —
 //! a helpdesk looking up a surname thousands share — is counted and paged from the
-//! word's entries alone, without reading each user's row.
+//! word's entries alone, without reading each user's row. A one-box search for such a
+//! fragment adds the few users its username, email or mobile prefix finds besides.
 
-use super::{fts_phrase, long_enough, prefixed_columns, UserQuery, UserRow, UserSort};
+use super::{
+    dialect, fts_phrase, like_contains, long_enough, one_box_alternatives, prefixed_columns,
+    Dialect, UserQuery, UserRow, UserSort,
+};
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{int, text, Sql};
@@ -19,19 +23,29 @@ pub(super) async fn sole_word(
     let Some(fragment) = answerable(q) else {
         return Ok(None);
     };
-    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        return Ok(None);
-    }
-    // The trigram tokenizer matches a phrase of three characters or more exactly as a
-    // substring; every word of every name is in the vocabulary (the triggers add it
-    // before the user's entries), so a fragment only one word holds is found in no
-    // name without that word. Words whose users have all gone stay, and only send a
-    // search the general way.
-    let mut sql = Sql::new(
-        "SELECT v.word AS word FROM name_vocabulary_fts f CROSS JOIN name_vocabulary v \
-         WHERE v.rowid = f.rowid AND name_vocabulary_fts MATCH ",
-    );
-    sql.bind(fts_phrase(fragment)).push(" LIMIT 2");
+    // Every word of every name is in the vocabulary (the triggers add it with the
+    // user's entries), so a fragment only one word holds is found in no name without
+    // that word. Words whose users have all gone stay, and only send a search the
+    // general way.
+    let sql = match dialect(conn) {
+        // The trigram tokenizer matches a phrase of three characters or more exactly as
+        // a substring.
+        Dialect::Sqlite => {
+            let mut sql = Sql::new(
+                "SELECT v.word AS word FROM name_vocabulary_fts f CROSS JOIN name_vocabulary v \
+                 WHERE v.rowid = f.rowid AND name_vocabulary_fts MATCH ",
+            );
+            sql.bind(fts_phrase(fragment)).push(" LIMIT 2");
+            sql
+        }
+        // Answered from the trigram index of the vocabulary; a word may stand in it twice.
+        Dialect::Postgres => {
+            let mut sql = Sql::new("SELECT DISTINCT word FROM name_vocabulary WHERE word LIKE ");
+            sql.bind(like_contains(fragment))
+                .push(" ESCAPE '\\' LIMIT 2");
+            sql
+        }
+    };
     let words = sql.fetch_all(conn).await?;
     match words.as_slice() {
         [only] => Ok(Some(text(only, "word")?)),
@@ -62,8 +76,7 @@ fn answerable(q: &UserQuery) -> Option<&str> {
         after: _,
         limit: _,
     } = q;
-    let narrowed_otherwise = any.is_some()
-        || username_prefix.is_some()
+    let narrowed_otherwise = username_prefix.is_some()
         || mobile_digits.is_some()
         || email_prefix.is_some()
         || role.is_some()
@@ -73,14 +86,17 @@ fn answerable(q: &UserQuery) -> Option<&str> {
         || profile_complete.is_some()
         || visible_within.is_some()
         || campaign.is_some();
-    match name_words.as_slice() {
-        [fragment]
-            if !narrowed_otherwise && *sort == UserSort::Username && long_enough(fragment) =>
-        {
-            Some(fragment.as_str())
-        }
-        _ => None,
+    if narrowed_otherwise || *sort != UserSort::Username {
+        return None;
     }
+    // A one-box fragment is a name fragment only while it holds no space; its other
+    // alternatives are read apart (see [`others`]).
+    let fragment = match (name_words.as_slice(), any) {
+        ([fragment], None) => fragment.as_str(),
+        ([], Some(any)) if !any.folded.contains(' ') => any.folded.as_str(),
+        _ => return None,
+    };
+    long_enough(fragment).then_some(fragment)
 }
 
 /// `FROM user_name_words WHERE …`: the entries of `word` in `q`'s status.
@@ -97,10 +113,39 @@ fn entries(word: &str, q: &UserQuery) -> Sql {
 pub(super) async fn total(conn: &mut Conn, word: &str, q: &UserQuery) -> Result<i64, StoreError> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n");
     sql.append(&entries(word, q));
+    let mut total = count(conn, &sql).await?;
+    if let Some(others) = others(q) {
+        let mut sql = Sql::new("SELECT COUNT(*) AS n");
+        sql.append(&others);
+        total += count(conn, &sql).await?;
+    }
+    Ok(total)
+}
+
+async fn count(conn: &mut Conn, sql: &Sql) -> Result<i64, StoreError> {
     match sql.fetch_optional(conn).await? {
         Some(row) => int(&row, "n"),
         None => Ok(0),
     }
+}
+
+/// `FROM users u WHERE …`: the users a one-box search finds by its other alternatives
+/// (username, email, mobile) and not by name, in `q`'s status. Prefixes walk their own
+/// indexes, so these are few.
+fn others(q: &UserQuery) -> Option<Sql> {
+    let any = q.q.as_ref()?;
+    let alternatives = one_box_alternatives(any);
+    let (name, rest) = alternatives.split_first()?;
+    let mut sql = Sql::new(" FROM users u WHERE (");
+    for (i, alternative) in rest.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { " OR " })
+            .append(alternative);
+    }
+    sql.push(") AND NOT (").append(name).push(")");
+    if let Some(status) = &q.status {
+        sql.push(" AND u.status = ").bind(status.as_str());
+    }
+    Some(sql)
 }
 
 /// The first `q.limit + 1` users of `word` after `q`'s cursor, in username order.
@@ -131,6 +176,28 @@ pub(super) async fn page(
     ));
     sql.append(&usernames)
         .push(&format!(") ORDER BY p.username {order}, p.id {order}"));
+    let mut found = rows(conn, &sql).await?;
+    if let Some(others) = others(q) {
+        let mut sql = Sql::new(&format!("SELECT {}", prefixed_columns("u")));
+        sql.append(&others);
+        if let Some((username, _)) = &q.after {
+            sql.push(&format!(" AND u.username {cmp} "))
+                .bind(username.as_str());
+        }
+        sql.push(&format!(" ORDER BY u.username {order} LIMIT "))
+            .bind(q.limit + 1);
+        // Nobody is in both: the others are those the name does not match.
+        found.extend(rows(conn, &sql).await?);
+        found.sort_by(|a, b| a.username.cmp(&b.username));
+        if q.descending {
+            found.reverse();
+        }
+        found.truncate(usize::try_from(q.limit + 1).unwrap_or(usize::MAX));
+    }
+    Ok(found)
+}
+
+async fn rows(conn: &mut Conn, sql: &Sql) -> Result<Vec<UserRow>, StoreError> {
     sql.fetch_all(conn)
         .await?
         .iter()
@@ -162,7 +229,29 @@ mod tests {
             "status, order and cursor"
         );
 
+        let one_box = UserQuery {
+            name_words: vec![],
+            q: Some(super::super::UserQueryAny {
+                folded: "nhantumbo".into(),
+                lower: "nhantumbo".into(),
+                digits: None,
+            }),
+            ..lone.clone()
+        };
+        assert_eq!(answerable(&one_box), Some("nhantumbo"));
+
         let not = [
+            UserQuery {
+                q: Some(super::super::UserQueryAny {
+                    folded: "ana lopes".into(),
+                    ..Default::default()
+                }),
+                ..one_box.clone()
+            },
+            UserQuery {
+                name_words: vec!["ana".into()],
+                ..one_box.clone()
+            },
             UserQuery {
                 name_words: vec!["ma".into()],
                 ..lone.clone()
