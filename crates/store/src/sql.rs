@@ -170,6 +170,14 @@ impl Sql {
             .await?)
     }
 
+    /// Runs a `SELECT COUNT(*) AS n …` and returns `n`.
+    pub async fn fetch_count(&self, conn: &mut sqlx::AnyConnection) -> Result<i64, StoreError> {
+        match self.fetch_optional(conn).await? {
+            Some(row) => int(&row, "n"),
+            None => Ok(0),
+        }
+    }
+
     /// Runs the statement and returns how many rows it changed.
     pub async fn execute(&self, conn: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
         let text = self.text_for(conn);

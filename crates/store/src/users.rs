@@ -968,10 +968,7 @@ pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreEr
             count
         }
     };
-    match count.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n"),
-        None => Ok(0),
-    }
+    count.fetch_count(conn).await
 }
 
 /// `SELECT columns` of every part, joined by `UNION ALL`.
@@ -1146,11 +1143,12 @@ async fn page_rows(
             whole_rows(&ids)
         }
     };
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>, _>>()
+    fetch_users(conn, &sql).await
+}
+
+/// The users whose rows `sql` selects (`COLUMNS`, under any alias).
+async fn fetch_users(conn: &mut Conn, sql: &Sql) -> Result<Vec<UserRow>, StoreError> {
+    sql.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
 /// The value a user sorts by, joined with its id: the cursor of the next page.
@@ -1174,13 +1172,9 @@ pub(crate) fn prefixed_columns(alias: &str) -> String {
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
-    match Sql::new("SELECT COUNT(*) AS n FROM users")
-        .fetch_optional(conn)
-        .await?
-    {
-        Some(row) => int(&row, "n"),
-        None => Ok(0),
-    }
+    Sql::new("SELECT COUNT(*) AS n FROM users")
+        .fetch_count(conn)
+        .await
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 //! fragment adds the few users its username, email or mobile prefix finds besides.
 
 use super::{
-    dialect, fts_phrase, like_contains, long_enough, one_box_alternatives, prefixed_columns,
-    Dialect, UserQuery, UserRow, UserSort,
+    dialect, fetch_users, fts_phrase, like_contains, long_enough, one_box_alternatives,
+    prefixed_columns, Dialect, UserQuery, UserRow, UserSort,
 };
 use crate::db::Conn;
 use crate::error::StoreError;
-use crate::sql::{int, text, Sql};
+use crate::sql::{text, Sql};
 
 /// The one word whose users are exactly the users matching `q`, when the word table
 /// can answer `q`: one name fragment long enough for the vocabulary's trigram index,
@@ -113,20 +113,13 @@ fn entries(word: &str, q: &UserQuery) -> Sql {
 pub(super) async fn total(conn: &mut Conn, word: &str, q: &UserQuery) -> Result<i64, StoreError> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n");
     sql.append(&entries(word, q));
-    let mut total = count(conn, &sql).await?;
+    let mut total = sql.fetch_count(conn).await?;
     if let Some(others) = others(q) {
         let mut sql = Sql::new("SELECT COUNT(*) AS n");
         sql.append(&others);
-        total += count(conn, &sql).await?;
+        total += sql.fetch_count(conn).await?;
     }
     Ok(total)
-}
-
-async fn count(conn: &mut Conn, sql: &Sql) -> Result<i64, StoreError> {
-    match sql.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n"),
-        None => Ok(0),
-    }
 }
 
 /// `FROM users u WHERE …`: the users a one-box search finds by its other alternatives
@@ -176,7 +169,7 @@ pub(super) async fn page(
     ));
     sql.append(&usernames)
         .push(&format!(") ORDER BY p.username {order}, p.id {order}"));
-    let mut found = rows(conn, &sql).await?;
+    let mut found = fetch_users(conn, &sql).await?;
     if let Some(others) = others(q) {
         let mut sql = Sql::new(&format!("SELECT {}", prefixed_columns("u")));
         sql.append(&others);
@@ -187,7 +180,7 @@ pub(super) async fn page(
         sql.push(&format!(" ORDER BY u.username {order} LIMIT "))
             .bind(q.limit + 1);
         // Nobody is in both: the others are those the name does not match.
-        found.extend(rows(conn, &sql).await?);
+        found.extend(fetch_users(conn, &sql).await?);
         found.sort_by(|a, b| a.username.cmp(&b.username));
         if q.descending {
             found.reverse();
@@ -195,14 +188,6 @@ pub(super) async fn page(
         found.truncate(usize::try_from(q.limit + 1).unwrap_or(usize::MAX));
     }
     Ok(found)
-}
-
-async fn rows(conn: &mut Conn, sql: &Sql) -> Result<Vec<UserRow>, StoreError> {
-    sql.fetch_all(conn)
-        .await?
-        .iter()
-        .map(super::from_row)
-        .collect()
 }
 
 #[cfg(test)]
