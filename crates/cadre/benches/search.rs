@@ -6,8 +6,10 @@
 //! `BENCH_DATABASE_URL=postgres://…/postgres` for PostgreSQL (a fresh
 //! `cadre_bench_…` database is created there and dropped afterwards) and
 //! `BENCH_USERS` for another population size (default 1,000,000). With `BENCH_KEEP=1`
-//! the generated database is kept (its address is printed) to look at query plans;
-//! `BENCH_ONLY=subtree` runs only the queries whose label contains that text.
+//! the generated database is kept (its address is printed) to look at query plans, and
+//! `BENCH_REUSE=<that address>` measures it again (migrated to this build's schema)
+//! without generating; `BENCH_ONLY=subtree` runs only the queries whose label contains
+//! that text.
 //!
 //! The users are written straight into the tables, by multi-row inserts in transactions
 //! of 40,000; then the database gets the statistics (and on PostgreSQL the visibility
@@ -75,6 +77,9 @@ async fn run() -> Result<(), Failure> {
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
+    if let Ok(kept) = std::env::var("BENCH_REUSE") {
+        return bench(&kept, None).await;
+    }
     let scratch = tempfile::tempdir()?;
     let (url, cleanup) = match std::env::var("BENCH_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
@@ -94,7 +99,7 @@ async fn run() -> Result<(), Failure> {
             None,
         ),
     };
-    let result = bench(&url, users).await;
+    let result = bench(&url, Some(users)).await;
     if std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1") {
         println!("kept the generated database: {url}");
         let _kept = scratch.keep();
@@ -112,7 +117,9 @@ async fn run() -> Result<(), Failure> {
     result
 }
 
-async fn bench(url: &str, users: usize) -> Result<(), Failure> {
+/// Measures the database at `url`, after generating `generate` users in it (none: it
+/// holds them already).
+async fn bench(url: &str, generate_users: Option<usize>) -> Result<(), Failure> {
     let db = Db::connect(url, &DbOptions::default()).await?;
     cadre_store::migrate::run(&db).await?;
     let settings = Settings::from_config(Default::default()).map_err(|e| e.to_string())?;
@@ -120,15 +127,28 @@ async fn bench(url: &str, users: usize) -> Result<(), Failure> {
     cadre.bootstrap().await.map_err(|e| e.to_string())?;
     let operator = Actor::local_operator();
 
-    let started = Instant::now();
-    let villages = boundaries(&cadre, &operator).await?;
-    generate(&db, users, &villages).await?;
-    println!(
-        "generated {users} users over {} villages on {} in {:.1} s",
-        villages.len(),
-        db.backend().name(),
-        started.elapsed().as_secs_f64()
-    );
+    let users = match generate_users {
+        Some(users) => {
+            let started = Instant::now();
+            let villages = boundaries(&cadre, &operator).await?;
+            generate(&db, users, &villages).await?;
+            println!(
+                "generated {users} users over {} villages on {} in {:.1} s",
+                villages.len(),
+                db.backend().name(),
+                started.elapsed().as_secs_f64()
+            );
+            users
+        }
+        None => {
+            let mut conn = db.reader().await?;
+            let users = Sql::new("SELECT COUNT(*) AS n FROM users")
+                .fetch_count(&mut conn)
+                .await?;
+            println!("reusing {users} users on {}", db.backend().name());
+            usize::try_from(users)?
+        }
+    };
 
     let probe_id = format!("u{:09}", users / 2);
     let bare = measure(|| {

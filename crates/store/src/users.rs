@@ -15,6 +15,8 @@ use crate::writer::{Insert, Writer};
 
 mod by_word;
 
+use by_word::Holders;
+
 /// One row of `users`, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserRow {
@@ -669,6 +671,24 @@ fn fts_phrase(fragment: &str) -> String {
     format!("\"{}\"", fragment.replace('"', "\"\""))
 }
 
+/// Appends the condition that a user's name holds `fragment`: where the vocabulary
+/// names the few words holding it (PostgreSQL), that the name has one of them, which
+/// the GIN index of name words and places (migration 13) answers in the same scan as a
+/// place; otherwise `u.name_folded LIKE '%fragment%'`.
+fn push_name_holds(sql: &mut Sql, holders: &Holders, fragment: &str) {
+    match holders.of_fragment(fragment) {
+        Some([]) => {
+            sql.push("FALSE");
+        }
+        Some(words) => {
+            sql.push("string_to_array(u.name_folded, ' ') && ARRAY[")
+                .bind_list(words.iter().map(String::as_str))
+                .push("]::text[]");
+        }
+        None => push_name_like(sql, fragment),
+    }
+}
+
 /// Appends `u.name_folded LIKE '%fragment%'`.
 fn push_name_like(sql: &mut Sql, fragment: &str) {
     sql.push("u.name_folded LIKE ")
@@ -810,9 +830,9 @@ fn from_users(candidates: Option<String>) -> Sql {
 
 /// The alternatives of the one-box search, each a condition on `u`: name, username,
 /// email and, when the fragment holds digits, mobile.
-fn one_box_alternatives(any: &UserQueryAny) -> Vec<Sql> {
+fn one_box_alternatives(any: &UserQueryAny, holders: &Holders) -> Vec<Sql> {
     let mut name = Sql::new("");
-    push_name_like(&mut name, &any.folded);
+    push_name_holds(&mut name, holders, &any.folded);
     let mut alternatives = vec![name];
     for (column, prefix) in [
         ("u.username", Some(any.lower.as_str())),
@@ -833,7 +853,7 @@ fn one_box_alternatives(any: &UserQueryAny) -> Vec<Sql> {
 
 /// `FROM` and `WHERE` of the users matching `q`, as `u`, in parts no user is in twice,
 /// to be joined by `UNION ALL`: one part, except for a one-box search on SQLite.
-fn matching(q: &UserQuery, dialect: Dialect, reading: Reading) -> Vec<Sql> {
+fn matching(q: &UserQuery, dialect: Dialect, reading: Reading, holders: &Holders) -> Vec<Sql> {
     let driving = driving_candidates(q, dialect, reading);
     let mut parts = match (&q.q, dialect) {
         (None, _) => vec![from_users(driving)],
@@ -842,7 +862,7 @@ fn matching(q: &UserQuery, dialect: Dialect, reading: Reading) -> Vec<Sql> {
         (Some(any), Dialect::Postgres) => {
             let mut sql = from_users(driving);
             sql.push(" AND (");
-            for (i, alternative) in one_box_alternatives(any).iter().enumerate() {
+            for (i, alternative) in one_box_alternatives(any, holders).iter().enumerate() {
                 sql.push(if i == 0 { "" } else { " OR " })
                     .append(alternative);
             }
@@ -854,7 +874,7 @@ fn matching(q: &UserQuery, dialect: Dialect, reading: Reading) -> Vec<Sql> {
         // part leaves out the users an earlier one holds (a missing email or mobile
         // holding none), so none is counted twice.
         (Some(any), Dialect::Sqlite) => {
-            let alternatives = one_box_alternatives(any);
+            let alternatives = one_box_alternatives(any, holders);
             alternatives
                 .iter()
                 .enumerate()
@@ -881,16 +901,16 @@ fn matching(q: &UserQuery, dialect: Dialect, reading: Reading) -> Vec<Sql> {
         }
     };
     for part in &mut parts {
-        push_filters(part, q, dialect);
+        push_filters(part, q, dialect, holders);
     }
     parts
 }
 
 /// Appends every condition of `q` but the one-box search.
-fn push_filters(sql: &mut Sql, q: &UserQuery, dialect: Dialect) {
-    for word in &q.name_words {
+fn push_filters(sql: &mut Sql, q: &UserQuery, dialect: Dialect, holders: &Holders) {
+    for fragment in &q.name_words {
         sql.push(" AND ");
-        push_name_like(sql, word);
+        push_name_holds(sql, holders, fragment);
     }
     if let Some(prefix) = &q.username_prefix {
         sql.push(" AND ");
@@ -956,7 +976,8 @@ pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreEr
     if let Some(word) = by_word::sole_word(conn, q).await? {
         return by_word::total(conn, &word, q).await;
     }
-    let count = match matching(q, dialect(conn), Reading::Count).as_slice() {
+    let holders = Holders::of(conn, q).await?;
+    let count = match matching(q, dialect(conn), Reading::Count, &holders).as_slice() {
         [only] => {
             let mut count = Sql::new("SELECT COUNT(*) AS n");
             count.append(only);
@@ -1022,9 +1043,10 @@ async fn page_by_filters(conn: &mut Conn, q: &UserQuery) -> Result<Vec<UserRow>,
     } else {
         None
     };
-    let items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref()).await?;
+    let holders = Holders::of(conn, q).await?;
+    let items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref(), &holders).await?;
     if bound.is_some() && items.len() as i64 <= q.limit {
-        return page_rows(conn, q, dialect, Reading::PageOfFew, None).await;
+        return page_rows(conn, q, dialect, Reading::PageOfFew, None, &holders).await;
     }
     Ok(items)
 }
@@ -1070,8 +1092,9 @@ async fn page_rows(
     dialect: Dialect,
     reading: Reading,
     bound: Option<&str>,
+    holders: &Holders,
 ) -> Result<Vec<UserRow>, StoreError> {
-    let mut parts = matching(q, dialect, reading);
+    let mut parts = matching(q, dialect, reading, holders);
     let column = format!("u.{}", q.sort.column());
     let (cmp, order) = if q.descending {
         ("<", "DESC")

@@ -5,10 +5,13 @@
 //! word's entries alone, without reading each user's row. A one-box search for such a
 //! fragment adds the few users its username, email or mobile prefix finds besides.
 
+use std::collections::HashMap;
+
 use super::{
     dialect, fetch_users, fts_phrase, like_contains, long_enough, one_box_alternatives,
     prefixed_columns, Dialect, UserQuery, UserRow, UserSort,
 };
+
 use crate::db::Conn;
 use crate::error::StoreError;
 use crate::sql::{text, Sql};
@@ -23,11 +26,24 @@ pub(super) async fn sole_word(
     let Some(fragment) = answerable(q) else {
         return Ok(None);
     };
-    // Every word of every name is in the vocabulary (the triggers add it with the
-    // user's entries), so a fragment only one word holds is found in no name without
-    // that word. Words whose users have all gone stay, and only send a search the
-    // general way.
-    let sql = match dialect(conn) {
+    let words = words_holding(conn, fragment, 2).await?;
+    match words.as_slice() {
+        [only] => Ok(Some(only.clone())),
+        _ => Ok(None),
+    }
+}
+
+/// Up to `most` words of the vocabulary that hold `fragment`, a fragment of three
+/// characters or more without a space. Every word of every name is in the vocabulary
+/// (the triggers add it with the user's entries), so a name holds such a fragment
+/// exactly when it has one of the words holding it. Words whose users have all gone
+/// stay, and match nobody.
+async fn words_holding(
+    conn: &mut Conn,
+    fragment: &str,
+    most: usize,
+) -> Result<Vec<String>, StoreError> {
+    let mut sql = match dialect(conn) {
         // The trigram tokenizer matches a phrase of three characters or more exactly as
         // a substring.
         Dialect::Sqlite => {
@@ -35,21 +51,64 @@ pub(super) async fn sole_word(
                 "SELECT v.word AS word FROM name_vocabulary_fts f CROSS JOIN name_vocabulary v \
                  WHERE v.rowid = f.rowid AND name_vocabulary_fts MATCH ",
             );
-            sql.bind(fts_phrase(fragment)).push(" LIMIT 2");
+            sql.bind(fts_phrase(fragment));
             sql
         }
         // Answered from the trigram index of the vocabulary; a word may stand in it twice.
         Dialect::Postgres => {
             let mut sql = Sql::new("SELECT DISTINCT word FROM name_vocabulary WHERE word LIKE ");
-            sql.bind(like_contains(fragment))
-                .push(" ESCAPE '\\' LIMIT 2");
+            sql.bind(like_contains(fragment)).push(" ESCAPE '\\'");
             sql
         }
     };
-    let words = sql.fetch_all(conn).await?;
-    match words.as_slice() {
-        [only] => Ok(Some(text(only, "word")?)),
-        _ => Ok(None),
+    sql.push(" LIMIT ")
+        .bind(i64::try_from(most).unwrap_or(i64::MAX));
+    sql.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| text(row, "word"))
+        .collect()
+}
+
+/// The most words a name fragment is matched by (see [`Holders`]); a fragment more
+/// words hold is matched by the trigram index of names, as before.
+const MOST_HOLDERS: usize = 64;
+
+/// The words of the vocabulary holding each name fragment of a search, where they are
+/// few (PostgreSQL only). A user's name then holds the fragment exactly when it has one
+/// of those words, which the GIN index of name words and places (migration 13) answers
+/// in the same scan as a place: a surname within a province is found among the
+/// province's users without listing either in full.
+#[derive(Debug, Default)]
+pub(super) struct Holders(HashMap<String, Vec<String>>);
+
+impl Holders {
+    /// The holders of `q`'s name fragments on PostgreSQL; none on SQLite, whose trigram
+    /// table of names finds a fragment with the places already.
+    pub(super) async fn of(conn: &mut Conn, q: &UserQuery) -> Result<Self, StoreError> {
+        let mut found = HashMap::new();
+        if dialect(conn) != Dialect::Postgres {
+            return Ok(Self(found));
+        }
+        let fragments = q
+            .name_words
+            .iter()
+            .chain(q.q.as_ref().map(|any| &any.folded));
+        for fragment in fragments {
+            if !long_enough(fragment) || fragment.contains(' ') || found.contains_key(fragment) {
+                continue;
+            }
+            let words = words_holding(conn, fragment, MOST_HOLDERS + 1).await?;
+            if words.len() <= MOST_HOLDERS {
+                found.insert(fragment.clone(), words);
+            }
+        }
+        Ok(Self(found))
+    }
+
+    /// The words holding `fragment`, when they are known and few.
+    pub(super) fn of_fragment(&self, fragment: &str) -> Option<&[String]> {
+        self.0.get(fragment).map(Vec::as_slice)
     }
 }
 
@@ -127,7 +186,7 @@ pub(super) async fn total(conn: &mut Conn, word: &str, q: &UserQuery) -> Result<
 /// indexes, so these are few.
 fn others(q: &UserQuery) -> Option<Sql> {
     let any = q.q.as_ref()?;
-    let alternatives = one_box_alternatives(any);
+    let alternatives = one_box_alternatives(any, &Holders::default());
     let (name, rest) = alternatives.split_first()?;
     let mut sql = Sql::new(" FROM users u WHERE (");
     for (i, alternative) in rest.iter().enumerate() {

@@ -1099,6 +1099,142 @@ async fn search_within_a_boundary_follows_moved_jurisdictions_and_ended_assignme
 }
 
 #[tokio::test]
+async fn a_name_fragment_within_a_place_finds_every_word_holding_it() {
+    let w = with_campaign().await;
+    for (username, place, first, last) in [
+        ("mariana.c", "ULONGUE", "Mariana", "Cossa"),
+        ("juliana.t", "ZOBUE", "Juliana", "Tembe"),
+        ("ana.z", "ULONGUE", "Ana", "Zimba"),
+        ("ana.c", "CHIUAULA", "Ana", "Cossa"),
+        ("santana.b", "CHIUAULA", "Santana", "Bila"),
+        ("zukzz.t", "ULONGUE", "Zukzz", "Tembe"),
+    ] {
+        w.app
+            .seed_user(username, &["REGISTRAR"], &[place], first, last)
+            .await;
+    }
+    // Placed in Tete by an assignment alone.
+    let diana = w
+        .app
+        .seed_user("diana.m", &["REGISTRAR"], &[], "Diana", "Mabunda")
+        .await;
+    let made = assign(
+        &w,
+        &w.admin,
+        &diana,
+        json!({"campaign": "LLIN-2026", "boundaries": ["ZOBUE"]}),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    // 70 words holding "zuk", more than a search looks up, written straight in.
+    w.app
+        .sql(
+            "INSERT INTO users (id, username, status, profile_complete, version, first_name,
+                last_name, name_folded, must_change_password, created_at, updated_at)
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 69)
+             SELECT 'zuk-' || i, 'zuk.' || (100 + i), 'active', TRUE, 1, 'Zuk', 'Lopes',
+                'zuk' || substr('abcdefghijklmnopqrstuvwxyz', (i % 26) + 1, 1)
+                    || substr('abcdefghijklmnopqrstuvwxyz', (i / 26) + 1, 1) || ' lopes',
+                FALSE, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'
+             FROM n",
+        )
+        .await
+        .unwrap();
+
+    let tete = ["ana.z", "diana.m", "juliana.t", "mariana.c"];
+    let niassa = ["ana.c", "ana.sitoe", "santana.b"];
+    assert_eq!(found(&w, &w.admin, "name=ana&boundary=TETE").await, tete);
+    assert_eq!(
+        found(&w, &w.admin, "name=ANA&boundary=NIASSA").await,
+        niassa
+    );
+    assert_eq!(found(&w, &w.sup_tete, "name=ana").await, tete);
+    assert_eq!(
+        found(&w, &w.admin, "name=ana&boundary=TETE&sort=-name").await,
+        ["mariana.c", "juliana.t", "diana.m", "ana.z"],
+        "by name, descending"
+    );
+    let mut everywhere: Vec<&str> = tete.iter().chain(&niassa).copied().collect();
+    everywhere.sort();
+    assert_eq!(
+        crate::every_page(&w, "name=ana&limit=3", everywhere.len() as i64).await,
+        everywhere
+    );
+    assert_eq!(
+        found(&w, &w.admin, "name=ana cossa&boundary=MZ").await,
+        ["ana.c", "mariana.c"]
+    );
+    assert_eq!(
+        found(&w, &w.admin, "name=ana cossa&boundary=NIASSA").await,
+        ["ana.c"]
+    );
+    assert_eq!(
+        found(&w, &w.admin, "q=ana&boundary=TETE").await,
+        tete,
+        "the one-box search, its username prefix among them"
+    );
+    assert!(found(&w, &w.admin, "name=anaq&boundary=TETE")
+        .await
+        .is_empty());
+    assert!(found(&w, &w.admin, "name=qqq").await.is_empty());
+
+    let zuks: Vec<String> = (100..170).map(|i| format!("zuk.{i}")).collect();
+    let mut all_zuks = zuks.clone();
+    all_zuks.push("zukzz.t".into());
+    assert_eq!(
+        crate::every_page(&w, "name=zuk&limit=30", all_zuks.len() as i64).await,
+        all_zuks
+    );
+    assert_eq!(
+        found(&w, &w.admin, "name=zuk&boundary=ANGONIA").await,
+        ["zukzz.t"]
+    );
+    assert_eq!(
+        found(&w, &w.admin, "name=zuka&boundary=MZ").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        crate::every_page(&w, "name=zukb lopes&limit=2", 3).await,
+        ["zuk.101", "zuk.127", "zuk.153"]
+    );
+
+    // A new name and an ended assignment move the users at once.
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/users/{diana}"),
+            &w.admin,
+            json!({"first_name": "Dina"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        found(&w, &w.admin, "name=ana&boundary=TETE").await,
+        ["ana.z", "juliana.t", "mariana.c"]
+    );
+    assert_eq!(
+        found(&w, &w.admin, "name=dina&boundary=TETE").await,
+        ["diana.m"]
+    );
+    let ended = w
+        .app
+        .post(
+            &format!(
+                "/api/v1/assignments/{}/end",
+                made.body["id"].as_str().unwrap()
+            ),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    w.app.clock.advance(86_400);
+    assert!(found(&w, &w.admin, "name=dina&boundary=TETE")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
 async fn every_new_route_is_in_the_openapi_document() {
     let app = TestApp::new().await;
     let doc = app.call(Method::GET, "/api/openapi.json", None, None).await;
