@@ -1189,6 +1189,51 @@ async fn a_name_thousands_share_is_counted_and_paged_exactly_through_every_chang
 }
 
 #[tokio::test]
+async fn writers_bringing_the_same_new_words_in_opposite_orders_both_commit() {
+    let w = World::new().await;
+    // Each writer holds its transaction open across two new users, as a bulk batch
+    // does. On PostgreSQL the two interleave, and a word new to both must make neither
+    // wait for the other: with a unique vocabulary each would wait for the word the
+    // other wrote first, a deadlock. On SQLite the second waits for the first to commit.
+    let writer = |id: &'static str, words: [&'static str; 2]| {
+        let db = w.app.db.clone();
+        tokio::spawn(async move {
+            let mut tx = db.begin().await?;
+            for (i, word) in words.into_iter().enumerate() {
+                let mut insert = cadre_store::sql::Sql::new(
+                    "INSERT INTO users (id, username, status, profile_complete, version, \
+                     first_name, last_name, name_folded, must_change_password, created_at, \
+                     updated_at) VALUES (",
+                );
+                insert
+                    .bind(format!("{id}-{i}"))
+                    .push(", ")
+                    .bind(format!("{id}.{i}"))
+                    .push(", 'active', TRUE, 1, ")
+                    .bind(word)
+                    .push(", 'Tembe', ")
+                    .bind(format!("{word} tembe"))
+                    .push(", FALSE, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')");
+                insert.execute(&mut tx).await?;
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            tx.commit().await
+        })
+    };
+    let first = writer("wa", ["novaum", "novadois"]);
+    let second = writer("wb", ["novadois", "novaum"]);
+    first.await.unwrap().expect("the first writer commits");
+    second.await.unwrap().expect("the second writer commits");
+
+    assert_eq!(found(&w, &w.admin, "name=novaum").await, ["wa.0", "wb.1"]);
+    assert_eq!(found(&w, &w.admin, "q=NOVADOIS").await, ["wa.1", "wb.0"]);
+    assert_eq!(
+        found(&w, &w.admin, "name=nova tembe").await,
+        ["wa.0", "wa.1", "wb.0", "wb.1"]
+    );
+}
+
+#[tokio::test]
 async fn one_box_search_finds_each_user_once_whichever_fields_match() {
     let w = World::new().await;
     let mut expected = Vec::new();
