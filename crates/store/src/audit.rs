@@ -7,7 +7,7 @@ use cadre_domain::BoundaryPath;
 
 use crate::db::Conn;
 use crate::error::StoreError;
-use crate::sql::{int, opt_text, text, Page, Sql};
+use crate::sql::{opt_text, text, Page, Sql};
 use crate::writer::Insert;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -139,10 +139,7 @@ pub async fn query(conn: &mut Conn, q: &AuditQuery) -> Result<Page<AuditRow>, St
     }
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM audit_events");
     count.append(&filter);
-    let total = match count.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n")?,
-        None => 0,
-    };
+    let total = count.fetch_count(conn).await?;
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM audit_events"));
     sql.append(&filter);
     if let Some((at, id)) = &q.before {
@@ -177,11 +174,7 @@ pub async fn query(conn: &mut Conn, q: &AuditQuery) -> Result<Page<AuditRow>, St
 
 /// Number of events recorded, for tests and metrics.
 pub async fn count_all(conn: &mut Conn) -> Result<i64, StoreError> {
-    match Sql::new("SELECT COUNT(*) AS n FROM audit_events")
-        .fetch_optional(conn)
-        .await?
-    {
-        Some(row) => int(&row, "n"),
-        None => Ok(0),
-    }
+    Sql::new("SELECT COUNT(*) AS n FROM audit_events")
+        .fetch_count(conn)
+        .await
 }

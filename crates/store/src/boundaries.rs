@@ -174,10 +174,7 @@ pub async fn subtree_count(conn: &mut Conn, path: &BoundaryPath) -> Result<i64, 
 async fn count(conn: &mut Conn, filter: &Sql) -> Result<i64, StoreError> {
     let mut sql = Sql::new("SELECT COUNT(*) AS n FROM boundaries");
     sql.append(filter);
-    match sql.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n"),
-        None => Ok(0),
-    }
+    sql.fetch_count(conn).await
 }
 
 /// Appends `AND (column in subtree 1 OR …)`; with no subtrees nothing matches.

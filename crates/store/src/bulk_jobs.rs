@@ -303,10 +303,7 @@ pub async fn finish(
 pub async fn done_rows(conn: &mut Conn, job_id: &str) -> Result<i64, StoreError> {
     let mut q = Sql::new("SELECT COUNT(*) AS n FROM bulk_job_rows WHERE job_id = ");
     q.bind(job_id);
-    match q.fetch_optional(conn).await? {
-        Some(row) => sql::int(&row, "n"),
-        None => Ok(0),
-    }
+    q.fetch_count(conn).await
 }
 
 fn outcome(row: &AnyRow) -> Result<RowOutcome, StoreError> {

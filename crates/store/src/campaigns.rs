@@ -124,10 +124,7 @@ pub async fn list(conn: &mut Conn, q: &CampaignQuery) -> Result<Page<CampaignRow
     }
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM campaigns");
     count.append(&filter);
-    let total = match count.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n")?,
-        None => 0,
-    };
+    let total = count.fetch_count(conn).await?;
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM campaigns"));
     sql.append(&filter);
     if let Some(after) = &q.after_code {
@@ -251,10 +248,7 @@ pub async fn uncovered(
         .push(" AND a.till_date >= a.from_date AND substr(b.path, 1, length(ob.path)) = ob.path)");
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM boundaries b");
     count.append(&filter);
-    let total = match count.fetch_optional(conn).await? {
-        Some(row) => int(&row, "n")?,
-        None => 0,
-    };
+    let total = count.fetch_count(conn).await?;
     let mut sql = Sql::new("SELECT b.code FROM boundaries b");
     sql.append(&filter);
     if let Some(after) = after_code {

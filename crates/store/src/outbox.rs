@@ -254,10 +254,7 @@ pub async fn list(conn: &mut Conn, q: &Query) -> Result<(Vec<Message>, i64), Sto
     }
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM outbox");
     count.append(&filter);
-    let total = match count.fetch_optional(conn).await? {
-        Some(row) => crate::sql::int(&row, "n")?,
-        None => 0,
-    };
+    let total = count.fetch_count(conn).await?;
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM outbox"));
     sql.append(&filter);
     if let Some((at, id)) = &q.before {
