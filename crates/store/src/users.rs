@@ -973,10 +973,10 @@ fn dialect(conn: &Conn) -> Dialect {
 /// every match, so running them on two connections at once halves the wait when the
 /// database has cores to spare.
 pub async fn search_total(conn: &mut Conn, q: &UserQuery) -> Result<i64, StoreError> {
-    if let Some(word) = by_word::sole_word(conn, q).await? {
+    let holders = Holders::of(conn, q).await?;
+    if let Some(word) = by_word::sole_word(conn, q, &holders).await? {
         return by_word::total(conn, &word, q).await;
     }
-    let holders = Holders::of(conn, q).await?;
     let count = match matching(q, dialect(conn), Reading::Count, &holders).as_slice() {
         [only] => {
             let mut count = Sql::new("SELECT COUNT(*) AS n");
@@ -1020,9 +1020,10 @@ pub async fn search_page(
     conn: &mut Conn,
     q: &UserQuery,
 ) -> Result<(Vec<UserRow>, Option<String>), StoreError> {
-    let mut items = match by_word::sole_word(conn, q).await? {
+    let holders = Holders::of(conn, q).await?;
+    let mut items = match by_word::sole_word(conn, q, &holders).await? {
         Some(word) => by_word::page(conn, &word, q).await?,
-        None => page_by_filters(conn, q).await?,
+        None => page_by_filters(conn, q, &holders).await?,
     };
     let next = if items.len() as i64 > q.limit {
         items.truncate(q.limit as usize);
@@ -1035,7 +1036,11 @@ pub async fn search_page(
 
 /// The first `q.limit + 1` users matching `q` after its cursor, found through the
 /// index that narrows `q` most.
-async fn page_by_filters(conn: &mut Conn, q: &UserQuery) -> Result<Vec<UserRow>, StoreError> {
+async fn page_by_filters(
+    conn: &mut Conn,
+    q: &UserQuery,
+    holders: &Holders,
+) -> Result<Vec<UserRow>, StoreError> {
     let dialect = dialect(conn);
     // None as well when fewer users than the walk's length remain after the cursor.
     let bound = if walks_first(q) {
@@ -1043,10 +1048,9 @@ async fn page_by_filters(conn: &mut Conn, q: &UserQuery) -> Result<Vec<UserRow>,
     } else {
         None
     };
-    let holders = Holders::of(conn, q).await?;
-    let items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref(), &holders).await?;
+    let items = page_rows(conn, q, dialect, Reading::Page, bound.as_deref(), holders).await?;
     if bound.is_some() && items.len() as i64 <= q.limit {
-        return page_rows(conn, q, dialect, Reading::PageOfFew, None, &holders).await;
+        return page_rows(conn, q, dialect, Reading::PageOfFew, None, holders).await;
     }
     Ok(items)
 }

@@ -19,15 +19,25 @@ use crate::sql::{text, Sql};
 /// The one word whose users are exactly the users matching `q`, when the word table
 /// can answer `q`: one name fragment long enough for the vocabulary's trigram index,
 /// held by a single word, no filter but the status, no scope, sorted by username.
+/// The fragment's `holders`, when looked up already (PostgreSQL), answer without
+/// asking the vocabulary again.
 pub(super) async fn sole_word(
     conn: &mut Conn,
     q: &UserQuery,
+    holders: &Holders,
 ) -> Result<Option<String>, StoreError> {
     let Some(fragment) = answerable(q) else {
         return Ok(None);
     };
-    let words = words_holding(conn, fragment, 2).await?;
-    match words.as_slice() {
+    let looked_up;
+    let words = match holders.of_fragment(fragment) {
+        Some(words) => words,
+        None => {
+            looked_up = words_holding(conn, fragment, 2).await?;
+            looked_up.as_slice()
+        }
+    };
+    match words {
         [only] => Ok(Some(only.clone())),
         _ => Ok(None),
     }
