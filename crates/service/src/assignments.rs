@@ -404,10 +404,14 @@ impl Cadre {
         actor: &Actor,
         id: &str,
     ) -> Result<(AssignmentRow, crate::users::LoadedUser)> {
-        let assignment = store::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        let owner = store::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
+        // Changes to a user's assignments are serialised on the user (an assignment
+        // never changes hands): read it again once the user is held, so a change that
+        // committed meanwhile is seen.
         let user = self
-            .load_target(conn, actor, &assignment.user_id, Target::Modify)
+            .load_target(conn, actor, &owner.user_id, Target::Modify)
             .await?;
+        let assignment = store::get(conn, id).await?.ok_or(ServiceError::NotFound)?;
         Ok((assignment, user))
     }
 

@@ -201,6 +201,9 @@ impl Cadre {
             ));
         }
         let mut tx = self.db.begin().await?;
+        // Without `If-Match` the last writer wins; held, so that it wins in turn
+        // rather than failing on a version it never asked about.
+        cadre_store::locks::lock(&mut tx, cadre_store::locks::Lockable::Campaign, code).await?;
         let before = store::get(&mut tx, code)
             .await?
             .ok_or(ServiceError::NotFound)?;

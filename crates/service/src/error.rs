@@ -83,6 +83,10 @@ impl From<StoreError> for ServiceError {
             StoreError::Unique(name) => {
                 ServiceError::conflict("conflict", format!("already exists ({name})"))
             }
+            StoreError::Contention(_) => ServiceError::conflict(
+                "concurrent_change",
+                "another change to the same records was made at the same moment; try again",
+            ),
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -110,11 +110,13 @@ impl Cadre {
             cleaned.push(ListItem { code, label });
         }
         errors.into_result()?;
-        let before = self.master_data().await?.list(list).to_vec();
         let json =
             serde_json::to_string(&cleaned).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let now = cadre_store::timestamp(self.clock.now());
         let mut tx = self.db.begin().await?;
+        // A list may have no row yet (the settings' defaults), so its name is locked.
+        cadre_store::locks::lock_name(&mut tx, "master_data", list).await?;
+        let before = self.master_data_in(&mut tx).await?.list(list).to_vec();
         cadre_store::master_data::put(&mut tx, list, &json, &now).await?;
         self.record_by(
             &mut tx,

@@ -197,6 +197,7 @@ impl Cadre {
     ) -> Result<RoleView> {
         actor.require(Action::RoleManage)?;
         let mut tx = self.db.begin().await?;
+        cadre_store::locks::lock(&mut tx, cadre_store::locks::Lockable::Role, code).await?;
         let before = store::get(&mut tx, code)
             .await?
             .ok_or(ServiceError::NotFound)?;

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use cadre_domain::dates::parse_date;
 use cadre_domain::{Action, ValidationErrors};
+use cadre_store::locks::Lockable;
 use cadre_store::status_changes::{self as store, StatusChangeRow};
 use cadre_store::users::UserRow;
 use cadre_store::Conn;
@@ -296,7 +297,13 @@ impl Cadre {
             ));
         }
         if let Some(pending) = &scheduled {
-            store::transition(&mut tx, &pending.id, "scheduled", "cancelled", &now).await?;
+            if !store::transition(&mut tx, &pending.id, "scheduled", "cancelled", &now).await? {
+                // Only reachable if something changed the user without holding them.
+                return Err(ServiceError::conflict(
+                    "concurrent_change",
+                    "the scheduled deactivation changed meanwhile; try again",
+                ));
+            }
         }
         let change = StatusChangeRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -373,9 +380,18 @@ impl Cadre {
             for change in due {
                 let now = cadre_store::timestamp(self.clock.now());
                 let mut tx = self.db.begin().await?;
+                // The user is held as every other change of theirs holds them, so a
+                // reactivation in flight either cancels this change first or finds it
+                // applied.
+                cadre_store::locks::lock(&mut tx, Lockable::User, &change.user_id).await?;
                 if !store::transition(&mut tx, &change.id, "scheduled", "applied", &now).await? {
                     continue;
                 }
+                let change = StatusChangeRow {
+                    state: "applied".into(),
+                    applied_at: Some(now.clone()),
+                    ..change
+                };
                 progressed = true;
                 let Some(user) = cadre_store::users::get_by_id(&mut tx, &change.user_id).await?
                 else {

@@ -13,6 +13,7 @@ use cadre_domain::mobile::search_digits;
 use cadre_domain::username::{with_collision_serial, FormatError, UsernameParts};
 use cadre_domain::{Action, FieldError, MasterData, MobileNumber, UserField, ValidationErrors};
 use cadre_store::audit::AuditQuery;
+use cadre_store::locks::Lockable;
 use cadre_store::user_links::{self, Links};
 use cadre_store::users::{self as store, UserQuery, UserQueryAny, UserRow, UserSort};
 use cadre_store::writer::Writer;
@@ -439,6 +440,12 @@ impl Cadre {
         mode: Target,
     ) -> Result<LoadedUser> {
         let today = self.clock.today().to_string();
+        if mode == Target::Modify {
+            // Held until the transaction ends, so that what is checked below is still
+            // true when the change commits: of ten identical requests, one changes
+            // the user and the others find the change made.
+            cadre_store::locks::lock(conn, Lockable::User, id).await?;
+        }
         let loaded = user_links::get_loaded(conn, id, &today)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -962,7 +969,12 @@ impl Cadre {
             .map(|known| known.map(str::to_owned).collect());
         let mut taken = match looked_up {
             Some(known) => known,
-            None => store::usernames_starting_with(writer.conn(), &stem).await?,
+            None => {
+                // Two users of the same name created at once would both find the same
+                // serial free; the second waits here until the first has committed.
+                cadre_store::locks::lock_name(writer.conn(), "username", &stem).await?;
+                store::usernames_starting_with(writer.conn(), &stem).await?
+            }
         };
         // Users created earlier in the same bulk batch are not written yet.
         if let Some(queue) = writer.queue() {
@@ -1227,6 +1239,8 @@ impl Cadre {
             .await?;
         let now = cadre_store::timestamp(self.clock.now());
         let mut tx = self.db.begin().await?;
+        // Checked again with the user held: resets of one user apply one after the other.
+        let target = self.load_target(&mut tx, actor, id, Target::Modify).await?;
         store::set_password(&mut tx, &target.row.id, hash.as_deref(), must_change, &now).await?;
         if let Credential::Link { channel } = &credential {
             self.issue_link(

@@ -3,34 +3,147 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 
 use crate::error::StoreError;
 
 pub type Conn = AnyConnection;
+
 /// A write transaction: use it as a connection, then [`Tx::commit`]; dropping it
 /// without committing rolls back.
-pub struct Tx(Transaction<'static, sqlx::Any>);
+///
+/// The transaction is ours, not the driver's: `BEGIN`, `COMMIT` and `ROLLBACK` are
+/// sent as plain statements, and a connection on which any of them failed is closed
+/// instead of going back to the pool. A failed COMMIT (a full disk, an I/O error, a
+/// connection cut) leaves the session in a state nobody can vouch for: SQLite may or
+/// may not have rolled back by itself, and the driver's own bookkeeping of nesting
+/// then drifted, so later requests ran inside a transaction that never committed and
+/// were answered as if they had. A fresh connection cannot carry such a state.
+pub struct Tx {
+    conn: Option<PoolConnection<Any>>,
+    health: Arc<WriteHealth>,
+}
 
 impl Tx {
-    pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.0.commit().await?)
+    /// Makes the transaction durable. An error means nothing of it was kept, and the
+    /// connection it ran on is closed.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(StoreError::Other(
+                "the transaction has already ended".into(),
+            ));
+        };
+        match control(&mut conn, "COMMIT").await {
+            Ok(_) => {
+                self.health.write_succeeded();
+                Ok(())
+            }
+            Err(error) => {
+                let error = StoreError::from(error);
+                self.health.write_failed(&error);
+                discard(conn).await;
+                Err(error)
+            }
+        }
     }
 }
 
 impl std::ops::Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.0
+        match &self.conn {
+            Some(conn) => conn,
+            // `commit` takes the transaction by value, so no reference outlives it.
+            None => unreachable_connection(),
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.0
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable_connection(),
+        }
     }
 }
+
+fn unreachable_connection() -> ! {
+    panic!("a transaction was used after it ended")
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // The connection goes back to the pool only once the rollback has finished;
+        // if it fails, the connection is closed. Without a runtime to run it on, the
+        // connection is closed at once, which rolls the transaction back just as well.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(rollback(conn));
+            }
+            Err(_) => drop(conn.detach()),
+        }
+    }
+}
+
+/// Runs one transaction-control statement. Boxed: a future that holds the driver's
+/// executor across an await cannot be proven `Send` for the task `Drop` spawns.
+fn control<'c>(
+    conn: &'c mut AnyConnection,
+    statement: &'static str,
+) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+    Box::pin(async move { conn.execute(statement).await.map(|_| ()) })
+}
+
+async fn rollback(mut conn: PoolConnection<Any>) {
+    if let Err(error) = control(&mut conn, "ROLLBACK").await {
+        tracing::warn!(%error, "rollback failed; closing the connection");
+        discard(conn).await;
+    }
+}
+
+/// Closes a connection whose state is unknown, after a last try to roll back, so the
+/// pool opens a fresh one in its place.
+async fn discard(mut conn: PoolConnection<Any>) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), control(&mut conn, "ROLLBACK")).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.close()).await;
+}
+
+/// Whether writes reach the disk: the outcome of the latest commit, and of the latest
+/// write probe, which readiness runs at most once a second.
+#[derive(Debug, Default)]
+struct WriteHealth {
+    /// Set when a commit or probe failed because the database refused the write, and
+    /// cleared by the next that succeeds.
+    failing: AtomicBool,
+    probe: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl WriteHealth {
+    fn write_succeeded(&self) {
+        self.failing.store(false, Ordering::Release);
+    }
+
+    fn write_failed(&self, error: &StoreError) {
+        if matches!(error, StoreError::Unavailable(_)) {
+            self.failing.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// How long a write probe's answer is reused, so that readiness polled by many
+/// clients writes at most once a second.
+const PROBE_REUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -68,6 +181,7 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    health: Arc<WriteHealth>,
 }
 
 /// Pool sizes and timeouts.
@@ -168,6 +282,7 @@ impl Db {
             read,
             write,
             backend,
+            health: Arc::default(),
         })
     }
 
@@ -187,9 +302,27 @@ impl Db {
         self.read.try_acquire()
     }
 
-    /// A write transaction; commit it or it rolls back when dropped.
+    /// A write transaction; commit it or it rolls back when dropped. On SQLite it takes
+    /// the write lock at once (`BEGIN IMMEDIATE`), so a transaction that reads before
+    /// it writes is never refused halfway by another process's writer.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx(self.write.begin().await?))
+        let statement = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        let mut conn = self.write.acquire().await?;
+        if let Err(error) = control(&mut conn, statement).await {
+            // Among the causes: a connection still inside a transaction it should have
+            // left. It is not used again.
+            let error = StoreError::from(error);
+            self.health.write_failed(&error);
+            discard(conn).await;
+            return Err(error);
+        }
+        Ok(Tx {
+            conn: Some(conn),
+            health: Arc::clone(&self.health),
+        })
     }
 
     /// Checks that the database answers.
@@ -197,6 +330,51 @@ impl Db {
         let mut conn = self.read.acquire().await?;
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
+    }
+
+    /// Checks that a write reaches the database: commits a row of a few pages to
+    /// `write_probe` and removes the previous one. The new row needs pages of its own
+    /// before the old one's are freed, so a database that cannot grow (a full disk, a
+    /// size cap) fails it, as do a read-only file and a lost connection. The answer is
+    /// reused for a second, unless a write has failed since.
+    pub async fn probe_writes(&self) -> Result<(), StoreError> {
+        let mut last = self.health.probe.lock().await;
+        if let Some((at, outcome)) = last.as_ref() {
+            if at.elapsed() < PROBE_REUSE && !self.health.failing.load(Ordering::Acquire) {
+                return outcome.clone().map_err(StoreError::Unavailable);
+            }
+        }
+        let outcome = self.write_probe().await;
+        *last = Some((
+            Instant::now(),
+            outcome.as_ref().map_err(ToString::to_string).map(|_| ()),
+        ));
+        outcome
+    }
+
+    async fn write_probe(&self) -> Result<(), StoreError> {
+        const PAD_BYTES: usize = 12 * 1024;
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.begin().await?;
+        crate::sql::Sql::new("INSERT INTO write_probe (id, checked_at, pad) VALUES (")
+            .bind(id.as_str())
+            .push(", ")
+            .bind(crate::timestamp(chrono::Utc::now()))
+            .push(", ")
+            .bind("0".repeat(PAD_BYTES))
+            .push(")")
+            .execute(&mut tx)
+            .await?;
+        crate::sql::Sql::new("DELETE FROM write_probe WHERE id <> ")
+            .bind(id.as_str())
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Whether the latest commit failed because the database refused the write.
+    pub fn writes_failing(&self) -> bool {
+        self.health.failing.load(Ordering::Acquire)
     }
 
     pub async fn close(&self) {

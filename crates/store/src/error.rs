@@ -11,6 +11,10 @@ pub enum StoreError {
     /// The database cannot be reached or timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database broke a deadlock or a serialisation conflict between concurrent
+    /// transactions by aborting this one (PostgreSQL 40P01, 40001).
+    #[error("concurrent change: {0}")]
+    Contention(String),
     /// A stored value could not be read back.
     #[error("stored data unreadable: {0}")]
     Corrupt(String),
@@ -30,6 +34,8 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Unique(name)
                 } else if db.is_foreign_key_violation() {
                     StoreError::ForeignKey(name)
+                } else if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+                    StoreError::Contention(db.message().to_owned())
                 } else if is_connection_lost(db.as_ref()) {
                     StoreError::Unavailable(db.message().to_owned())
                 } else if let Some(cause) = refused_write(db.as_ref()) {

@@ -17,6 +17,7 @@ pub mod credential_links;
 pub mod db;
 pub mod documents;
 pub mod error;
+pub mod locks;
 pub mod master_data;
 pub mod migrate;
 pub mod outbox;

@@ -735,6 +735,18 @@ Migration {
             string_to_array(assignment_paths, '/')
         )",
     ],
+},
+Migration {
+    version: 14,
+    name: "readiness proves that writes reach the database",
+    // One row at a time, rewritten by each probe: see `Db::probe_writes`.
+    shared: &["CREATE TABLE write_probe (
+        id TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        pad TEXT NOT NULL
+    )"],
+    sqlite: &[],
+    postgres: &[],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {

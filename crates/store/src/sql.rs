@@ -192,13 +192,18 @@ impl Sql {
     /// placeholder, so binding a statement with many of them takes quadratic time;
     /// anonymous `?` placeholders bind by position with no search.
     fn text_for(&self, conn: &sqlx::AnyConnection) -> Cow<'_, str> {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        if is_sqlite(conn) {
             if let Some(positional) = positional_placeholders(&self.text) {
                 return Cow::Owned(positional);
             }
         }
         Cow::Borrowed(&self.text)
     }
+}
+
+/// Whether `conn` is a SQLite connection.
+pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
 /// `text` with `$1, $2, …` replaced by `?`, when they occur outside string literals

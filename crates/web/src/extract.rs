@@ -213,6 +213,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
 }
 
 /// The version in `If-Match` (`"7"`, `W/"7"` or `7`); absent or `*` means no check.
+/// A well-formed entity-tag that is not one of our versions (`"stale-0"`) can match
+/// nothing, so the precondition fails: 412, as RFC 9110 §13.1.1 says. Only text that is
+/// not an entity-tag at all is a bad request.
 pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -222,17 +225,38 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
-        let text = value.to_str().unwrap_or("").trim();
-        if text == "*" {
-            return Ok(IfMatch(None));
-        }
-        let bare = text.trim_start_matches("W/").trim_matches('"');
-        bare.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| {
+        let malformed = || {
             ApiError::bad_request(
                 "If-Match",
                 "invalid_header",
                 "If-Match must carry the ETag of the resource, such as \"3\"",
             )
-        })
+        };
+        let text = value.to_str().map_err(|_| malformed())?.trim();
+        if text == "*" {
+            return Ok(IfMatch(None));
+        }
+        let mut versions = Vec::new();
+        for tag in text.split(',').map(str::trim) {
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            let bare = match opaque.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(quoted) if !quoted.contains('"') => quoted,
+                // An unquoted version number, as older clients send it.
+                _ if !opaque.is_empty() && opaque.bytes().all(|b| b.is_ascii_digit()) => opaque,
+                _ => return Err(malformed()),
+            };
+            if let Ok(version) = bare.parse::<i64>() {
+                versions.push(version);
+            }
+        }
+        match versions.as_slice() {
+            [] => Err(ApiError::from(cadre_service::ServiceError::StaleVersion)),
+            [version] => Ok(IfMatch(Some(*version))),
+            _ => Err(ApiError::bad_request(
+                "If-Match",
+                "invalid_header",
+                "If-Match must carry one version of the resource",
+            )),
+        }
     }
 }

@@ -23,7 +23,7 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: the database answers and its schema is current.
+/// The process can serve: the database answers, takes a write, and its schema is current.
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let db = state.cadre.db();
     if let Err(e) = db.ping().await {
@@ -45,6 +45,16 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
             format!("the database schema is at version {version}, this build needs {latest}"),
         ));
     }
+    if let Err(e) = db.probe_writes().await {
+        tracing::warn!(error = %e, "readiness: the database refuses writes");
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_read_only",
+            "the database answers but does not take writes",
+        );
+        error.retry_after = Some(5);
+        return Err(error);
+    }
     Ok(Json(json!({
         "status": "ready",
         "database": db.backend().name(),
@@ -58,11 +68,23 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         0.0
     };
-    let body = state.metrics.render(&[(
-        "cadre_database_up",
-        "Whether the database answered this scrape.",
-        ready,
-    )]);
+    let writable = if ready > 0.0 && state.cadre.db().probe_writes().await.is_ok() {
+        1.0
+    } else {
+        0.0
+    };
+    let body = state.metrics.render(&[
+        (
+            "cadre_database_up",
+            "Whether the database answered this scrape.",
+            ready,
+        ),
+        (
+            "cadre_database_writable",
+            "Whether a write reached the database (probed at most once a second).",
+            writable,
+        ),
+    ]);
     (
         [(
             header::CONTENT_TYPE,

@@ -15,6 +15,8 @@ mod export;
 mod hostile;
 #[path = "api/notifications.rs"]
 mod notifications;
+#[path = "api/races.rs"]
+mod races;
 mod support;
 #[path = "api/ui_admin.rs"]
 mod ui_admin;

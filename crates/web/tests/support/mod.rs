@@ -149,6 +149,26 @@ impl TestApp {
         Self::read(request.send().await.unwrap()).await
     }
 
+    /// A call with extra request headers.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
     pub async fn read(response: reqwest::Response) -> Response {
         let status = response.status();
         let headers = response.headers().clone();
