@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,14 +42,13 @@ impl Tx {
         };
         match control(&mut conn, "COMMIT").await {
             Ok(_) => {
-                self.health.write_succeeded();
+                self.health.transaction_committed();
                 Ok(())
             }
             Err(error) => {
-                let error = StoreError::from(error);
-                self.health.write_failed(&error);
+                self.health.transaction_unfinished();
                 discard(conn).await;
-                Err(error)
+                Err(StoreError::from(error))
             }
         }
     }
@@ -84,6 +83,7 @@ impl Drop for Tx {
         let Some(conn) = self.conn.take() else {
             return;
         };
+        self.health.transaction_unfinished();
         // The connection goes back to the pool only once the rollback has finished;
         // if it fails, the connection is closed. Without a runtime to run it on, the
         // connection is closed at once, which rolls the transaction back just as well.
@@ -119,25 +119,49 @@ async fn discard(mut conn: PoolConnection<Any>) {
     let _ = tokio::time::timeout(Duration::from_secs(2), conn.close()).await;
 }
 
-/// Whether writes reach the disk: the outcome of the latest commit, and of the latest
-/// write probe, which readiness runs at most once a second.
+/// What readiness knows of writes: the latest probe's outcome, and how many
+/// transactions have committed and how many ended without, so that a probe's success
+/// is not reused across a failure, nor its failure across a success.
 #[derive(Debug, Default)]
 struct WriteHealth {
-    /// Set when a commit or probe failed because the database refused the write, and
-    /// cleared by the next that succeeds.
-    failing: AtomicBool,
-    probe: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+    committed: AtomicU64,
+    unfinished: AtomicU64,
+    probe: tokio::sync::Mutex<Option<Probe>>,
+}
+
+#[derive(Debug)]
+struct Probe {
+    at: Instant,
+    /// `committed` and `unfinished` when the probe ended.
+    counts: (u64, u64),
+    outcome: Result<(), String>,
 }
 
 impl WriteHealth {
-    fn write_succeeded(&self) {
-        self.failing.store(false, Ordering::Release);
+    fn transaction_committed(&self) {
+        self.committed.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn write_failed(&self, error: &StoreError) {
-        if matches!(error, StoreError::Unavailable(_)) {
-            self.failing.store(true, Ordering::Release);
-        }
+    fn transaction_unfinished(&self) {
+        self.unfinished.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.committed.load(Ordering::Acquire),
+            self.unfinished.load(Ordering::Acquire),
+        )
+    }
+}
+
+impl Probe {
+    /// Whether this answer still stands: recent, and nothing since contradicts it.
+    fn stands(&self, (committed, unfinished): (u64, u64)) -> bool {
+        let unchanged = match self.outcome {
+            Ok(()) => unfinished == self.counts.1,
+            Err(_) => committed == self.counts.0,
+        };
+        unchanged && self.at.elapsed() < PROBE_REUSE
     }
 }
 
@@ -182,6 +206,7 @@ pub struct Db {
     write: AnyPool,
     backend: Backend,
     health: Arc<WriteHealth>,
+    page_cap: Option<Arc<AtomicU64>>,
 }
 
 /// Pool sizes and timeouts.
@@ -189,6 +214,10 @@ pub struct Db {
 pub struct DbOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SQLite only: the most pages the file may grow to, read before each write
+    /// transaction (`PRAGMA max_page_count`). A quota for an operator, and the way a
+    /// test fills a database without filling a disk and then gives the space back.
+    pub sqlite_page_cap: Option<Arc<AtomicU64>>,
 }
 
 impl Default for DbOptions {
@@ -196,6 +225,7 @@ impl Default for DbOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_page_cap: None,
         }
     }
 }
@@ -283,6 +313,7 @@ impl Db {
             write,
             backend,
             health: Arc::default(),
+            page_cap: options.sqlite_page_cap.clone(),
         })
     }
 
@@ -311,13 +342,16 @@ impl Db {
             Backend::Postgres => "BEGIN",
         };
         let mut conn = self.write.acquire().await?;
+        if let (Backend::Sqlite, Some(cap)) = (self.backend, &self.page_cap) {
+            let pragma = format!("PRAGMA max_page_count = {}", cap.load(Ordering::Acquire));
+            sqlx::query(&pragma).fetch_all(&mut *conn).await?;
+        }
         if let Err(error) = control(&mut conn, statement).await {
             // Among the causes: a connection still inside a transaction it should have
             // left. It is not used again.
-            let error = StoreError::from(error);
-            self.health.write_failed(&error);
+            self.health.transaction_unfinished();
             discard(conn).await;
-            return Err(error);
+            return Err(StoreError::from(error));
         }
         Ok(Tx {
             conn: Some(conn),
@@ -336,19 +370,18 @@ impl Db {
     /// `write_probe` and removes the previous one. The new row needs pages of its own
     /// before the old one's are freed, so a database that cannot grow (a full disk, a
     /// size cap) fails it, as do a read-only file and a lost connection. The answer is
-    /// reused for a second, unless a write has failed since.
+    /// reused for a second, unless a transaction has since ended the other way.
     pub async fn probe_writes(&self) -> Result<(), StoreError> {
         let mut last = self.health.probe.lock().await;
-        if let Some((at, outcome)) = last.as_ref() {
-            if at.elapsed() < PROBE_REUSE && !self.health.failing.load(Ordering::Acquire) {
-                return outcome.clone().map_err(StoreError::Unavailable);
-            }
+        if let Some(probe) = last.as_ref().filter(|p| p.stands(self.health.counts())) {
+            return probe.outcome.clone().map_err(StoreError::Unavailable);
         }
         let outcome = self.write_probe().await;
-        *last = Some((
-            Instant::now(),
-            outcome.as_ref().map_err(ToString::to_string).map(|_| ()),
-        ));
+        *last = Some(Probe {
+            at: Instant::now(),
+            counts: self.health.counts(),
+            outcome: outcome.as_ref().map_err(ToString::to_string).map(|_| ()),
+        });
         outcome
     }
 
@@ -370,11 +403,6 @@ impl Db {
             .execute(&mut tx)
             .await?;
         tx.commit().await
-    }
-
-    /// Whether the latest commit failed because the database refused the write.
-    pub fn writes_failing(&self) -> bool {
-        self.health.failing.load(Ordering::Acquire)
     }
 
     pub async fn close(&self) {

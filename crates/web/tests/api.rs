@@ -17,6 +17,8 @@ mod hostile;
 mod notifications;
 #[path = "api/races.rs"]
 mod races;
+#[path = "api/storage.rs"]
+mod storage;
 mod support;
 #[path = "api/ui_admin.rs"]
 mod ui_admin;

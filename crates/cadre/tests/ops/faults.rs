@@ -230,6 +230,28 @@ async fn database_outage_answers_503_and_service_resumes_by_itself() {
     }
     get_ok(&client, &server.base, &token, &me_path).await;
     login(&client, &server.base, ADMIN, ADMIN_PASSWORD).await;
+
+    // Cut again while users are being created, so connections die inside their
+    // transactions: none of them serves again, and every 201 is in the database.
+    let mut writer = Writer::start(&server.base, &token, "cut.");
+    writer.wait_for(5).await;
+    outage.cut();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    outage.restore();
+    let before = writer.count();
+    writer.wait_for(before + 20).await;
+    writer.stop().await;
+    let acknowledged = writer.ids();
+    let db = inspect(&ctx.db.url).await;
+    let users = column(&db, "SELECT id AS v FROM users").await;
+    for id in &acknowledged {
+        assert!(
+            users.contains(id),
+            "acknowledged user {id} is in the database"
+        );
+    }
+    assert_every_user_created_is_audited(&db).await;
+    db.close().await;
 }
 
 /// A database file opened read-only (a full or write-protected disk looks the same to
@@ -269,11 +291,189 @@ async fn read_only_database_refuses_writes_clearly_and_keeps_reads() {
         "the body names the cause: {problem}"
     );
     let (status, ready) = get(&client, &server.base, "none", "/readyz").await;
-    assert_eq!(status, 200, "reads still work: {ready}");
+    assert_eq!(
+        status, 503,
+        "readiness proves a write, not only a read: {ready}"
+    );
+    assert_eq!(ready["code"], "database_read_only", "{ready}");
+    let (status, health) = get(&client, &server.base, "none", "/healthz").await;
+    assert_eq!(status, 200, "the process is alive: {health}");
     drop(server);
     assert_eq!(
         std::fs::read(&file).unwrap(),
         before,
         "the file is unchanged"
     );
+}
+
+/// A tmpfs of a few megabytes, mounted for one test and unmounted after it.
+struct SmallVolume {
+    path: std::path::PathBuf,
+}
+
+impl SmallVolume {
+    fn mount(path: std::path::PathBuf, size: &str) -> Self {
+        std::fs::create_dir_all(&path).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("running mount");
+        assert!(
+            mounted.success(),
+            "running as root, yet a tmpfs could not be mounted at {}",
+            path.display()
+        );
+        Self { path }
+    }
+
+    /// Fills what is left of the volume with one file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 16 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallVolume {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+/// The disk under the SQLite file fills up for real (a tmpfs of 8 MB): no write is
+/// acknowledged unless it is on disk, every refusal is a 503 problem with Retry-After,
+/// readiness says so, the same process takes writes again once space is freed, and
+/// after SIGTERM and a restart every acknowledged user is there. Needs root to mount;
+/// CI runs as root, so there it always runs.
+#[tokio::test]
+async fn a_full_disk_acknowledges_only_what_is_on_it_and_recovers_without_a_restart() {
+    // SAFETY: geteuid(2) has no preconditions and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "not root: no tmpfs to fill; the page-cap test in the web crate covers a full file"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let volume = SmallVolume::mount(dir.path().join("volume"), "8m");
+    let url = format!("sqlite://{}/cadre.db", volume.path.display());
+    run(
+        cadre_in(
+            dir.path(),
+            &[
+                "--database",
+                &url,
+                "admin",
+                "create",
+                "--username",
+                ADMIN,
+                "--password-stdin",
+            ],
+        ),
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    )
+    .await
+    .assert_success("cadre admin create on the small volume");
+    let serve = |dir: &std::path::Path| {
+        cadre_in(
+            dir,
+            &["--database", &url, "serve", "--listen", "127.0.0.1:0"],
+        )
+    };
+    let mut server = Server::start(serve(dir.path())).await;
+    let client = http();
+    let token = login(&client, &server.base, ADMIN, ADMIN_PASSWORD).await;
+    let create = |n: usize| {
+        client
+            .post(format!("{}/api/v1/users", server.base))
+            .bearer_auth(&token)
+            .json(&new_user(&format!("disk.{n:05}")))
+            .send()
+    };
+    let mut acknowledged = Vec::new();
+    for n in 0..10 {
+        let (status, user) = body(create(n).await.unwrap()).await;
+        assert_eq!(status, 201, "{user}");
+        acknowledged.push(user["id"].as_str().unwrap().to_owned());
+    }
+
+    let filler = volume.fill();
+    // Writes may still fit in pages the files already hold; once they do not, every
+    // refusal is the contract's 503.
+    let mut refused_in_a_row = 0;
+    let mut n = 10;
+    while refused_in_a_row < 10 {
+        assert!(n < 2_000, "the full disk never refused a write");
+        let response = create(n).await.unwrap();
+        n += 1;
+        let retry_after = response.headers().get("retry-after").cloned();
+        let content_type = response.headers().get("content-type").cloned();
+        let (status, value) = body(response).await;
+        if status == 201 {
+            acknowledged.push(value["id"].as_str().unwrap().to_owned());
+            refused_in_a_row = 0;
+            continue;
+        }
+        assert_eq!(status, 503, "a create on a full disk: {value}");
+        assert!(retry_after.is_some(), "Retry-After on {value}");
+        assert_eq!(content_type.unwrap(), "application/problem+json");
+        refused_in_a_row += 1;
+    }
+    let (status, ready) = get(&client, &server.base, "none", "/readyz").await;
+    assert_eq!(status, 503, "readiness on a full disk: {ready}");
+    let (status, me) = get(&client, &server.base, &token, "/api/v1/me").await;
+    assert_eq!(status, 200, "reads go on: {me}");
+    let (status, signed_in) = try_login(&client, &server.base, ADMIN, ADMIN_PASSWORD).await;
+    if status == 200 {
+        let fresh = signed_in["token"].as_str().unwrap();
+        let (status, me) = get(&client, &server.base, fresh, "/api/v1/me").await;
+        assert_eq!(status, 200, "a token handed out on a full disk works: {me}");
+    } else {
+        assert_eq!(status, 503, "sign-in on a full disk: {signed_in}");
+    }
+
+    // Space comes back; the same process recovers by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = get(&client, &server.base, "none", "/readyz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz did not recover within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, user) = body(create(n).await.unwrap()).await;
+    assert_eq!(status, 201, "a create once space is back: {user}");
+    acknowledged.push(user["id"].as_str().unwrap().to_owned());
+
+    let (exit, _) = server.terminate().await;
+    assert!(
+        exit.success(),
+        "cadre serve exits cleanly on SIGTERM: {exit:?}"
+    );
+    let db = inspect(&url).await;
+    let users = column(&db, "SELECT id AS v FROM users").await;
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !users.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged users are missing after the restart: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+    db.close().await;
 }

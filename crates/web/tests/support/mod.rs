@@ -88,7 +88,11 @@ impl TestApp {
         Self::with(SettingsConfig::default(), WebConfig::default()).await
     }
 
-    pub async fn with(mut settings: SettingsConfig, web: WebConfig) -> Self {
+    pub async fn with(settings: SettingsConfig, web: WebConfig) -> Self {
+        Self::with_db(settings, web, DbOptions::default()).await
+    }
+
+    pub async fn with_db(mut settings: SettingsConfig, web: WebConfig, options: DbOptions) -> Self {
         // Tests sign in often from one address; the per-client limit has its own test.
         if settings.login.per_client_per_minute
             == SettingsConfig::default().login.per_client_per_minute
@@ -96,9 +100,7 @@ impl TestApp {
             settings.login.per_client_per_minute = 100_000;
         }
         let database = fresh_database().await.unwrap();
-        let db = Db::connect(&database.url, &DbOptions::default())
-            .await
-            .unwrap();
+        let db = Db::connect(&database.url, &options).await.unwrap();
         cadre_store::migrate::run(&db).await.unwrap();
         let clock = Arc::new(TestClock(Mutex::new(Utc::now())));
         let cadre = Cadre::new(
