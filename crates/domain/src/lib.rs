@@ -8,6 +8,7 @@ pub mod action;
 pub mod boundary;
 pub mod bulk;
 pub mod dates;
+pub mod limits;
 pub mod master_data;
 pub mod mobile;
 pub mod password;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::dates::parse_date;
+use cadre_domain::limits;
 use cadre_domain::{Action, BoundaryPath, ValidationErrors};
 use cadre_store::assignments::{self as store, AssignmentRow};
 use cadre_store::campaigns::CampaignRow;
@@ -73,6 +74,18 @@ pub struct AssignmentInput {
     pub till_date: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+}
+
+impl AssignmentInput {
+    /// Records `too_many` for its lists, their fields under `prefix`.
+    pub(crate) fn check_sizes(&self, prefix: &str, errors: &mut ValidationErrors) {
+        errors.too_many(
+            &format!("{prefix}boundaries"),
+            self.boundaries.len(),
+            limits::ASSIGNMENT_BOUNDARIES,
+        );
+        errors.too_many(&format!("{prefix}roles"), self.roles.len(), limits::ROLES);
+    }
 }
 
 /// Body of `PATCH /api/v1/assignments/{id}`.
@@ -334,6 +347,9 @@ impl Cadre {
         input: AssignmentInput,
     ) -> Result<AssignmentView> {
         actor.require(Action::UserAssign)?;
+        let mut sizes = ValidationErrors::new();
+        input.check_sizes("", &mut sizes);
+        sizes.into_result()?;
         let mut tx = self.db.begin().await?;
         let v = self
             .create_assignment_in(&mut tx, &Reference::default(), actor, meta, user_id, input)

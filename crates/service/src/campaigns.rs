@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::dates::parse_date;
+use cadre_domain::limits;
 use cadre_domain::{Action, BoundaryCode, BoundaryPath, ValidationErrors};
 use cadre_store::campaigns::{self as store, CampaignQuery, CampaignRow};
 use cadre_store::{Conn, Page};
@@ -142,6 +143,13 @@ impl Cadre {
     ) -> Result<CampaignView> {
         actor.require(Action::CampaignManage)?;
         let mut errors = ValidationErrors::new();
+        if errors.too_many(
+            "boundaries",
+            input.boundaries.len(),
+            limits::CAMPAIGN_BOUNDARIES,
+        ) {
+            return Err(errors.into());
+        }
         let code = errors
             .check(BoundaryCode::parse("code", &input.code))
             .map(|c| c.as_str().to_owned());
@@ -199,6 +207,11 @@ impl Cadre {
                 "code_immutable",
                 "a campaign's code can never be changed",
             ));
+        }
+        if let Some(boundaries) = &patch.boundaries {
+            let mut errors = ValidationErrors::new();
+            errors.too_many("boundaries", boundaries.len(), limits::CAMPAIGN_BOUNDARIES);
+            errors.into_result()?;
         }
         let mut tx = self.db.begin().await?;
         // Without `If-Match` the last writer wins; held, so that it wins in turn

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use cadre_domain::limits;
 use cadre_domain::master_data::{ListItem, LIST_NAMES};
 use cadre_domain::{Action, MasterData, UserField, ValidationErrors};
 
@@ -76,6 +77,9 @@ impl Cadre {
         let mut errors = ValidationErrors::new();
         if items.is_empty() {
             errors.add("items", "required", "a list needs at least one item");
+        }
+        if errors.too_many("items", items.len(), limits::LIST_ITEMS) {
+            return Err(errors.into());
         }
         let mut seen = BTreeSet::new();
         let mut cleaned = Vec::with_capacity(items.len());

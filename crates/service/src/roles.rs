@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::action::SYSTEM_ADMIN;
+use cadre_domain::limits;
 use cadre_domain::{Action, BuiltinRole, ValidationErrors};
 use cadre_store::roles::{self as store, RoleRow};
 
@@ -238,6 +239,9 @@ impl Cadre {
         input: &RoleInput,
         mut errors: ValidationErrors,
     ) -> Result<RoleRow> {
+        if errors.too_many("actions", input.actions.len(), limits::ROLE_ACTIONS) {
+            return Err(errors.into());
+        }
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             errors.add(

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cadre_domain::dates::parse_date;
+use cadre_domain::limits;
 use cadre_domain::{Action, ValidationErrors};
 use cadre_store::locks::Lockable;
 use cadre_store::status_changes::{self as store, StatusChangeRow};
@@ -107,8 +108,15 @@ impl Cadre {
         &self,
         request: &DeactivateRequest,
     ) -> Result<Deactivation> {
-        let master = self.master_data().await?;
         let mut errors = ValidationErrors::new();
+        if errors.too_many(
+            "document_ids",
+            request.document_ids.len(),
+            limits::DOCUMENTS,
+        ) {
+            return Err(errors.into());
+        }
+        let master = self.master_data().await?;
         let reason =
             errors.check(master.resolve("deactivation_reasons", "reason", &request.reason));
         let effective = match request

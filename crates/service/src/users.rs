@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use cadre_domain::action::SYSTEM_ADMIN;
 use cadre_domain::boundary::BoundaryPath;
 use cadre_domain::dates::{parse_date, parse_date_of_birth};
+use cadre_domain::limits;
 use cadre_domain::mobile::search_digits;
 use cadre_domain::username::{with_collision_serial, FormatError, UsernameParts};
 use cadre_domain::{Action, FieldError, MasterData, MobileNumber, UserField, ValidationErrors};
@@ -115,6 +116,27 @@ pub struct NewUser {
     pub jurisdictions: Option<Vec<String>>,
     /// Campaign assignments to create with the user.
     pub assignments: Option<Vec<AssignmentInput>>,
+}
+
+impl NewUser {
+    /// Refuses lists past their maximum before any of their items is looked up.
+    pub(crate) fn check_sizes(&self) -> Result<()> {
+        let mut errors = ValidationErrors::new();
+        if let Some(roles) = &self.roles {
+            errors.too_many("roles", roles.len(), limits::ROLES);
+        }
+        if let Some(jurisdictions) = &self.jurisdictions {
+            errors.too_many("jurisdictions", jurisdictions.len(), limits::JURISDICTIONS);
+        }
+        if let Some(assignments) = &self.assignments {
+            if !errors.too_many("assignments", assignments.len(), limits::ASSIGNMENTS) {
+                for (i, a) in assignments.iter().enumerate() {
+                    a.check_sizes(&format!("assignments[{i}]."), &mut errors);
+                }
+            }
+        }
+        Ok(errors.into_result()?)
+    }
 }
 
 fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -699,6 +721,7 @@ impl Cadre {
         actor: &Actor,
         input: NewUser,
     ) -> Result<PreparedUser> {
+        input.check_sizes()?;
         let master = reference.master_data(self, conn).await?;
         let now_s = cadre_store::timestamp(self.clock.now());
         let mut errors = ValidationErrors::new();
@@ -1054,6 +1077,12 @@ impl Cadre {
     ) -> Result<UserView> {
         actor.require(Action::UserUpdate)?;
         let mut errors = ValidationErrors::new();
+        if let Some(roles) = &patch.roles {
+            errors.too_many("roles", roles.len(), limits::ROLES);
+        }
+        if let Some(jurisdictions) = &patch.jurisdictions {
+            errors.too_many("jurisdictions", jurisdictions.len(), limits::JURISDICTIONS);
+        }
         if patch.username.is_some() {
             errors.add(
                 "username",

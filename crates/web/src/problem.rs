@@ -27,8 +27,16 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: String,
+    /// At most [`MAX_LISTED_ERRORS`] of the failing fields.
     pub errors: Vec<ProblemField>,
+    /// How many failing fields were left out of `errors`, when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_omitted: Option<usize>,
 }
+
+/// A problem lists at most this many `errors`: a body with a hundred thousand bad
+/// values must not be answered with a hundred thousand messages.
+pub const MAX_LISTED_ERRORS: usize = 100;
 
 /// An error on its way to becoming a problem response.
 #[derive(Debug)]
@@ -163,13 +171,17 @@ impl From<ServiceError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error").to_owned();
+        let mut errors = self.errors;
+        let omitted = errors.len().saturating_sub(MAX_LISTED_ERRORS);
+        errors.truncate(MAX_LISTED_ERRORS);
         let body = Problem {
             type_: format!("urn:cadre:problem:{}", self.code),
             title,
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code,
-            errors: self.errors,
+            errors,
+            errors_omitted: (omitted > 0).then_some(omitted),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

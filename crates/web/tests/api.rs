@@ -13,6 +13,8 @@ mod documents;
 mod export;
 #[path = "api/hostile.rs"]
 mod hostile;
+#[path = "api/limits.rs"]
+mod limits;
 #[path = "api/notifications.rs"]
 mod notifications;
 #[path = "api/races.rs"]
