@@ -246,9 +246,34 @@ impl Cadre {
         let row = self
             .check_campaign(&mut tx, actor, draft, ValidationErrors::new())
             .await?;
-        self.check_against_dependants(&mut tx, &row).await?;
+        let reclamped = self.check_against_dependants(&mut tx, &row).await?;
         if !store::update(&mut tx, &row, before.version).await? {
             return Err(ServiceError::StaleVersion);
+        }
+        // Each assignment the new window changes is changed, and audited, as itself.
+        let today = self.clock.today();
+        for a in reclamped {
+            let old = cadre_store::assignments::get(&mut tx, &a.id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            cadre_store::assignments::update(&mut tx, &a).await?;
+            let owner = cadre_store::users::get_by_id(&mut tx, &a.user_id).await?;
+            let label = owner.map(|u| u.username).unwrap_or_default();
+            let user_id = a.user_id.clone();
+            self.record_by(
+                &mut tx,
+                actor,
+                meta,
+                Event::new("assignment.update")
+                    .target("user", &user_id, &label)
+                    .before(&crate::assignments::view(old, today))
+                    .after(serde_json::json!({
+                        "assignment": crate::assignments::view(a, today),
+                        "cause": "campaign.update",
+                        "campaign": row.code,
+                    })),
+            )
+            .await?;
         }
         let before = CampaignView::from(before);
         let after = CampaignView::from(row);
@@ -401,7 +426,14 @@ impl Cadre {
 
     /// A changed campaign must still contain its children and its open assignments;
     /// assignments are re-clamped to a narrower window.
-    async fn check_against_dependants(&self, conn: &mut Conn, c: &CampaignRow) -> Result<()> {
+    /// Checks the campaign against its children and its assignments, and answers the
+    /// open assignments the new window reaches, as they must become: upcoming ones
+    /// start no earlier than the campaign, and none ends after it.
+    async fn check_against_dependants(
+        &self,
+        conn: &mut Conn,
+        c: &CampaignRow,
+    ) -> Result<Vec<cadre_store::assignments::AssignmentRow>> {
         let mut errors = ValidationErrors::new();
         let paths: Vec<BoundaryPath> = cadre_store::boundaries::get_many(conn, &c.boundaries)
             .await?
@@ -454,11 +486,24 @@ impl Cadre {
             }
             let from = a.from_date.clone().max(start.to_string());
             let till = a.till_date.clone().min(end.to_string());
+            // Days an assignment has already covered are history: a window that would
+            // move its first day, or end it before today, would rewrite who served
+            // where. Such an edit is refused; the assignment can be ended first.
+            let begun = a.from_date <= today;
             if from > till {
                 errors.add(
                     "start_date",
                     "assignments_outside_window",
                     format!("open assignment {} would fall outside the new window", a.id),
+                );
+            } else if (begun && from != a.from_date) || till < today {
+                errors.add(
+                    if from != a.from_date { "start_date" } else { "end_date" },
+                    "assignments_already_served",
+                    format!(
+                        "assignment {} has covered days since {}; the window cannot leave them out (end the assignment first)",
+                        a.id, a.from_date
+                    ),
                 );
             } else if from != a.from_date || till != a.till_date {
                 reclamped.push(cadre_store::assignments::AssignmentRow {
@@ -470,9 +515,6 @@ impl Cadre {
             }
         }
         errors.into_result()?;
-        for a in reclamped {
-            cadre_store::assignments::update(conn, &a).await?;
-        }
-        Ok(())
+        Ok(reclamped)
     }
 }

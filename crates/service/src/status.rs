@@ -176,6 +176,8 @@ impl Cadre {
                 "a deactivation of this user is already scheduled; reactivate to cancel it first",
             ));
         }
+        self.check_no_service_erased(conn, user, d.effective)
+            .await?;
         let now = cadre_store::timestamp(self.clock.now());
         let applies_now = d.effective <= self.clock.today();
         let change = StatusChangeRow {
@@ -227,6 +229,43 @@ impl Cadre {
         )
         .await?;
         Ok(change)
+    }
+
+    /// A deactivation dated in the past must not erase service already recorded:
+    /// staffing leaves out a worker from the day their deactivation takes effect, so a
+    /// backdated one would silently remove them from days their assignment says they
+    /// served. Refused, naming the first day it could take effect.
+    async fn check_no_service_erased(
+        &self,
+        conn: &mut Conn,
+        user: &UserRow,
+        effective: NaiveDate,
+    ) -> Result<()> {
+        let today = self.clock.today();
+        if effective >= today {
+            return Ok(());
+        }
+        let effective_s = effective.to_string();
+        let today_s = today.to_string();
+        let yesterday = (today - chrono::Duration::days(1)).to_string();
+        let served_until = cadre_store::assignments::of_users(conn, std::slice::from_ref(&user.id))
+            .await?
+            .remove(&user.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.from_date < today_s && a.till_date >= effective_s)
+            .map(|a| a.till_date.min(yesterday.clone()))
+            .max();
+        match served_until {
+            None => Ok(()),
+            Some(last) => Err(ServiceError::invalid(
+                "effective_date",
+                "service_recorded",
+                format!(
+                    "an assignment records this worker's service until {last}; date the deactivation after that day, or end the assignment first"
+                ),
+            )),
+        }
     }
 
     /// The effects of a deactivation taking hold: status, and every session ended.

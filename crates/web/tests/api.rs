@@ -11,6 +11,8 @@ mod credentials;
 mod documents;
 #[path = "api/export.rs"]
 mod export;
+#[path = "api/history.rs"]
+mod history;
 #[path = "api/hostile.rs"]
 mod hostile;
 #[path = "api/limits.rs"]
