@@ -28,6 +28,37 @@ use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 pub struct ClientLimiter {
     per_minute: u32,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Refusals per key (a client, an account) in the same one-minute windows, so that
+    /// the audit log records a flood as a few rows, not one per request.
+    refusals: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+/// Counts one more `key` in its one-minute window; answers the count so far.
+fn count_in_window(windows: &Mutex<HashMap<String, (Instant, u32)>>, key: &str) -> u32 {
+    let now = Instant::now();
+    let Ok(mut windows) = windows.lock() else {
+        return 1;
+    };
+    if windows.len() > 100_000 {
+        windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+    }
+    let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+    if now.duration_since(entry.0) >= Duration::from_secs(60) {
+        *entry = (now, 0);
+    }
+    entry.1 = entry.1.saturating_add(1);
+    entry.1
+}
+
+/// Whether the `n`th refusal of a window is written to the audit log: the first, the
+/// tenth, the hundredth… so that 8,000 refused requests leave four rows, each saying
+/// how many there were so far.
+fn worth_recording(n: u32) -> bool {
+    let mut n = n;
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
 }
 
 impl ClientLimiter {
@@ -35,25 +66,26 @@ impl ClientLimiter {
         Self {
             per_minute,
             windows: Mutex::new(HashMap::new()),
+            refusals: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts a refusal of `key`; answers how many there have been in its window.
+    pub fn refused(&self, key: &str) -> u32 {
+        count_in_window(&self.refusals, key)
     }
 
     /// Counts one attempt; `Err(seconds)` when the client must wait.
     pub fn hit(&self, client: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let Ok(mut windows) = self.windows.lock() else {
-            return Ok(());
-        };
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = windows.entry(client.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if entry.1 > self.per_minute {
-            let wait = 60u64.saturating_sub(now.duration_since(entry.0).as_secs());
+        let attempts = count_in_window(&self.windows, client);
+        if attempts > self.per_minute {
+            let started = self
+                .windows
+                .lock()
+                .ok()
+                .and_then(|w| w.get(client).map(|(start, _)| *start))
+                .unwrap_or_else(Instant::now);
+            let wait = 60u64.saturating_sub(Instant::now().duration_since(started).as_secs());
             Err(wait.max(1))
         } else {
             Ok(())
@@ -139,7 +171,8 @@ impl Cadre {
         // Bounded so that a megabyte-long "username" cannot fill the throttle table.
         let username: String = username.chars().take(128).collect();
         if let Err(wait) = self.limiter.hit(&client) {
-            self.record_refused_login(meta, &username, "rate_limited")
+            let refusals = self.limiter.refused(&format!("client {client}"));
+            self.record_refused_login(meta, &username, "rate_limited", refusals)
                 .await?;
             return Err(ServiceError::TooManyRequests {
                 code: "rate_limited",
@@ -160,7 +193,9 @@ impl Cadre {
             let until = cadre_store::parse_timestamp(until)?;
             if until > now {
                 let wait = (until - now).num_seconds().max(1) as u64;
-                self.record_refused_login(meta, &username, "locked").await?;
+                let refusals = self.limiter.refused(&format!("account {username}"));
+                self.record_refused_login(meta, &username, "locked", refusals)
+                    .await?;
                 return Err(ServiceError::TooManyRequests {
                     code: "account_locked",
                     message: "too many failed sign-ins for this account; wait and try again".into(),
@@ -269,7 +304,11 @@ impl Cadre {
         meta: &RequestMeta,
         username: &str,
         outcome: &str,
+        refusals_in_window: u32,
     ) -> Result<()> {
+        if !worth_recording(refusals_in_window) {
+            return Ok(());
+        }
         let mut tx = self.db.begin().await?;
         self.record(
             &mut tx,
@@ -277,7 +316,8 @@ impl Cadre {
             meta,
             Event::new("auth.login")
                 .outcome(outcome)
-                .target("user", username, username),
+                .target("user", username, username)
+                .after(serde_json::json!({ "refusals_this_minute": refusals_in_window })),
         )
         .await?;
         tx.commit().await?;
@@ -561,6 +601,16 @@ impl Cadre {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_recorded_at_one_ten_a_hundred_and_so_on() {
+        let recorded: Vec<u32> = (1..=12_000).filter(|n| worth_recording(*n)).collect();
+        assert_eq!(recorded, [1, 10, 100, 1_000, 10_000]);
+        let limiter = ClientLimiter::new(1);
+        assert_eq!(limiter.refused("client a"), 1);
+        assert_eq!(limiter.refused("client a"), 2);
+        assert_eq!(limiter.refused("client b"), 1);
+    }
 
     #[test]
     fn limiter_allows_the_budget_then_refuses() {

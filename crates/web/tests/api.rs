@@ -351,6 +351,29 @@ async fn per_client_rate_limit_answers_429_with_retry_after() {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.body["code"], "rate_limited");
     assert!(limited.headers.get("retry-after").is_some());
+
+    // A flood of refused sign-ins, many at once, leaves a few audit rows, not one each.
+    let flood = futures::future::join_all((0..499).map(|_| app.login("someone-else", "x"))).await;
+    assert!(flood
+        .iter()
+        .all(|r| r.status == StatusCode::TOO_MANY_REQUESTS));
+    let mut conn = app.db.reader().await.unwrap();
+    let rows = cadre_store::sql::Sql::new(
+        "SELECT after_json AS v FROM audit_events WHERE action = 'auth.login' AND outcome = 'rate_limited' ORDER BY occurred_at",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let counts: Vec<String> = rows
+        .iter()
+        .map(|row| cadre_store::sql::text(row, "v").unwrap())
+        .collect();
+    assert_eq!(
+        counts.len(),
+        3,
+        "the 1st, 10th and 100th of 500 refusals: {counts:?}"
+    );
+    assert!(counts[2].contains("100"), "{counts:?}");
 }
 
 #[tokio::test]
