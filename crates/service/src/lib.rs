@@ -46,6 +46,7 @@ pub struct Cadre {
     pub(crate) hasher: password::Hasher,
     pub(crate) limiter: Arc<auth::ClientLimiter>,
     pub(crate) parsed_uploads: Arc<bulk::ParsedUploads>,
+    pub(crate) uploads: Arc<bulk::UploadGate>,
 }
 
 impl Cadre {
@@ -60,6 +61,7 @@ impl Cadre {
             clock,
             limiter,
             parsed_uploads: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 

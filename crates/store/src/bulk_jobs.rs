@@ -114,6 +114,18 @@ pub async fn insert(conn: &mut Conn, j: &JobRow, content: Vec<u8>) -> Result<(),
     Ok(())
 }
 
+/// How many jobs `user_id` has queued or running.
+pub async fn open_jobs_of(conn: &mut Conn, user_id: &str) -> Result<i64, StoreError> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM bulk_jobs WHERE created_by = ");
+    sql.bind(user_id)
+        .push(" AND status IN (")
+        .bind(QUEUED)
+        .push(", ")
+        .bind(RUNNING)
+        .push(")");
+    sql.fetch_count(conn).await
+}
+
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<JobRow>, StoreError> {
     let mut q = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM bulk_jobs WHERE id = "));
     q.bind(id);

@@ -8,6 +8,7 @@
 //! commit in one transaction, after re-checking the lease. A crash loses at most the
 //! uncommitted batch, and the next claim resumes after the last committed row.
 
+mod admission;
 mod apply;
 mod campaign_close;
 mod files;
@@ -29,6 +30,8 @@ use cadre_store::users::TakenUsernames;
 
 use crate::{Actor, Cadre, RequestMeta, Result, ServiceError};
 
+pub(crate) use admission::UploadGate;
+pub use admission::OPEN_JOBS_PER_USER;
 pub use files::ResultFormat;
 pub(crate) use handover::ParsedUploads;
 pub use parse::FileFormat;
@@ -258,6 +261,8 @@ impl Cadre {
             actor.require(*action)?;
         }
         let credential = CredentialMode::parse(upload.credential.as_deref().unwrap_or(""))?;
+        // Held until the job is stored (it then counts as queued) or refused.
+        let _admitted = self.admit_upload(actor).await?;
         let closing = upload
             .campaign
             .as_deref()

@@ -1000,3 +1000,60 @@ async fn bulk_slip_sheet_pdf_holds_a_page_of_slips() {
         "one QR code a slip"
     );
 }
+
+/// A dozen large dry runs at once from one user: a few are taken, the rest answered 429
+/// with Retry-After, and once those finish the user may upload again.
+#[tokio::test]
+async fn one_user_has_at_most_a_few_bulk_jobs_open() {
+    let w = World::new().await;
+    let mut csv = String::from("username,first_name,last_name,roles,jurisdictions\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("many.{i},Ana,Muitos,REGISTRAR,ULONGUE\n"));
+    }
+    let answers = futures::future::join_all((0..12).map(|_| {
+        upload(
+            &w.app,
+            &w.admin,
+            "users.csv",
+            csv.clone().into_bytes(),
+            &[("dry_run", "true")],
+        )
+    }))
+    .await;
+    let taken: Vec<&Response> = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::ACCEPTED)
+        .collect();
+    assert!(
+        (1..=cadre_service::bulk::OPEN_JOBS_PER_USER as usize).contains(&taken.len()),
+        "{} uploads taken",
+        taken.len()
+    );
+    for r in answers.iter().filter(|r| r.status != StatusCode::ACCEPTED) {
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert_eq!(r.body["code"], "too_many_jobs", "{}", r.body);
+        assert!(r.headers.contains_key("retry-after"));
+    }
+    for r in &taken {
+        finished(&w.app, &w.admin, r.body["id"].as_str().unwrap()).await;
+    }
+    let again = upload(
+        &w.app,
+        &w.admin,
+        "users.csv",
+        csv.into_bytes(),
+        &[("dry_run", "true")],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    // Another user is not held back by the first one's jobs.
+    let other = upload(
+        &w.app,
+        &w.sup_tete,
+        "users.csv",
+        "username,first_name,last_name,roles,jurisdictions\nx.y,A,B,REGISTRAR,ULONGUE\n".into(),
+        &[("dry_run", "true")],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::ACCEPTED, "{}", other.body);
+}
