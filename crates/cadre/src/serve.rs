@@ -40,7 +40,8 @@ pub async fn open(config: &Config) -> Result<Cadre, String> {
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
-    let cadre = Cadre::new(db, settings, Arc::new(SystemClock));
+    let cadre = Cadre::new(db, settings, Arc::new(SystemClock))
+        .with_bulk_lease(std::time::Duration::from_secs(config.bulk_lease_seconds));
     cadre.bootstrap().await.map_err(crate::describe)?;
     Ok(cadre)
 }

@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::FieldError;
 
+/// The deepest a boundary may lie (a root is at depth 1). Real hierarchies have fewer
+/// than ten levels; the limit keeps a path (up to 65 bytes a level) within what an
+/// index entry holds on both databases, so a chain that one accepts the other does too.
+pub const MAX_DEPTH: i64 = 20;
+
 /// A boundary's stable identifier: letters, digits, `.`, `_`, `-`; 1 to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

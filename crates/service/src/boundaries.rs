@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use cadre_domain::boundary::MAX_DEPTH;
 use cadre_domain::{Action, BoundaryCode, BoundaryPath, MasterData, ValidationErrors};
 use cadre_store::boundaries::{self as store, BoundaryQuery, BoundaryRow};
 use cadre_store::{Conn, Page};
@@ -315,6 +316,13 @@ impl Cadre {
                 (parent_row.path().child(&code), parent_row.depth + 1)
             }
         };
+        if depth > MAX_DEPTH {
+            return Err(ServiceError::invalid(
+                "parent_code",
+                "too_deep",
+                format!("a boundary may lie at most {MAX_DEPTH} levels deep"),
+            ));
+        }
         let row = BoundaryRow {
             code: code.as_str().to_owned(),
             name,
@@ -546,19 +554,30 @@ async fn resolve(
         }
     }
 
-    let mut rows: Vec<BoundaryRow> = resolved
-        .into_iter()
-        .filter_map(|(code, (path, depth, _))| {
-            by_code.remove(&code).map(|c| BoundaryRow {
-                code,
-                name: c.name,
-                level: c.level,
-                parent_code: c.parent.map(|p| p.as_str().to_owned()),
-                path: path.as_str().to_owned(),
-                depth,
-            })
-        })
-        .collect();
+    let mut rows: Vec<BoundaryRow> = Vec::with_capacity(resolved.len());
+    for (code, (path, depth, _)) in resolved {
+        let Some(c) = by_code.remove(&code) else {
+            continue;
+        };
+        if depth > MAX_DEPTH {
+            errors.push(RowError {
+                row: c.row,
+                column: "parent_code".into(),
+                code: "too_deep".into(),
+                message: format!("a boundary may lie at most {MAX_DEPTH} levels deep"),
+            });
+            failed.insert(code);
+            continue;
+        }
+        rows.push(BoundaryRow {
+            code,
+            name: c.name,
+            level: c.level,
+            parent_code: c.parent.map(|p| p.as_str().to_owned()),
+            path: path.as_str().to_owned(),
+            depth,
+        });
+    }
     // Whatever is left unresolved failed; make sure each such row says why.
     let errored: HashSet<usize> = errors.iter().map(|e| e.row).collect();
     for c in by_code.values().filter(|c| !errored.contains(&c.row)) {

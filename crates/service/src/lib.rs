@@ -47,6 +47,8 @@ pub struct Cadre {
     pub(crate) limiter: Arc<auth::ClientLimiter>,
     pub(crate) parsed_uploads: Arc<bulk::ParsedUploads>,
     pub(crate) uploads: Arc<bulk::UploadGate>,
+    /// The lease of a job started by an upload, as long as the workers' own.
+    pub(crate) bulk_lease: std::time::Duration,
 }
 
 impl Cadre {
@@ -62,7 +64,15 @@ impl Cadre {
             limiter,
             parsed_uploads: Arc::default(),
             uploads: Arc::default(),
+            bulk_lease: std::time::Duration::from_secs(30),
         }
+    }
+
+    /// Sets the lease of bulk jobs this process starts when a file is uploaded (the
+    /// workers take theirs from the same setting).
+    pub fn with_bulk_lease(mut self, lease: std::time::Duration) -> Self {
+        self.bulk_lease = lease.max(std::time::Duration::from_secs(1));
+        self
     }
 
     pub fn db(&self) -> &Db {

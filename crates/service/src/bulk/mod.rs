@@ -240,7 +240,7 @@ impl Cadre {
         let cadre = self.clone();
         let id = job.id.clone();
         tokio::spawn(async move {
-            let lease = WorkerLease::default();
+            let lease = WorkerLease::for_this_process(cadre.bulk_lease);
             if let Err(e) = cadre.run_bulk_job(&id, &lease).await {
                 tracing::warn!(job = %id, error = %e, "bulk job stopped; a worker will resume it");
             }

@@ -224,6 +224,22 @@ impl NotificationsConfig {
         if self.poll_seconds < 1 {
             return Err("notifications.poll_seconds: must be at least 1".into());
         }
+        // A claim must outlast the gateway's answer: a lease that expires while the
+        // gateway is still answering lets another worker send the same message again.
+        let timeouts = [
+            ("email", self.email.as_ref().map(|e| e.timeout_seconds)),
+            ("sms", self.sms.as_ref().map(|s| s.timeout_seconds)),
+        ];
+        for (channel, timeout) in timeouts {
+            if let Some(timeout) = timeout {
+                if u64::try_from(self.lease_seconds).unwrap_or(0) <= timeout {
+                    return Err(format!(
+                        "notifications.lease_seconds ({}) must be longer than notifications.{channel}.timeout_seconds ({timeout}), or a message still being sent could be sent twice",
+                        self.lease_seconds
+                    ));
+                }
+            }
+        }
         Ok(Notifications {
             default_language: language,
             poll: Duration::from_secs(self.poll_seconds),
@@ -399,6 +415,29 @@ mod tests {
         bad_body.url = Some("http://127.0.0.1:9/sms".into());
         bad_body.body_template = Some("{\"text\": {{text}}}".into());
         assert!(error(bad_body).contains("body_template"));
+    }
+
+    #[test]
+    fn a_lease_no_longer_than_the_gateway_timeout_is_refused() {
+        let email = EmailConfig {
+            host: "127.0.0.1".into(),
+            port: Some(2525),
+            security: "plain".into(),
+            username: None,
+            password: None,
+            from: "cadre <no-reply@example.org>".into(),
+            timeout_seconds: 20,
+        };
+        let config = |lease_seconds: i64| NotificationsConfig {
+            lease_seconds,
+            email: Some(email.clone()),
+            ..NotificationsConfig::default()
+        };
+        let refused = config(5).check().err().unwrap_or_default();
+        assert!(refused.contains("lease_seconds"), "{refused}");
+        assert!(refused.contains("email.timeout_seconds"), "{refused}");
+        assert!(config(20).check().is_err());
+        assert!(config(21).check().is_ok());
     }
 
     #[test]

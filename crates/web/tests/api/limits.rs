@@ -149,3 +149,84 @@ async fn a_problem_lists_at_most_a_hundred_errors_and_counts_the_rest() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.get("errors_omitted").is_none(), "{}", r.body);
 }
+
+/// A chain of fifty boundaries with 64-character codes: the same limit on both
+/// databases (PostgreSQL's index entries cannot hold such a path), refused by row.
+#[tokio::test]
+async fn boundaries_deeper_than_the_limit_are_refused_the_same_on_both_databases() {
+    let w = World::new().await;
+    let levels: Vec<_> = (1..=50)
+        .map(|d| json!({"code": format!("L{d:02}"), "label": format!("Level {d}")}))
+        .collect();
+    let r = w
+        .app
+        .put(
+            "/api/v1/master-data/boundary_levels",
+            &w.admin,
+            json!(levels),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let code = |depth: usize| format!("{depth:02}{}", "Z".repeat(62));
+    let mut csv = String::from("code,name,level,parent_code\n");
+    for depth in 1..=50 {
+        let parent = if depth == 1 {
+            String::new()
+        } else {
+            code(depth - 1)
+        };
+        csv.push_str(&format!(
+            "{},Level {depth},L{depth:02},{parent}\n",
+            code(depth)
+        ));
+    }
+    let response = w
+        .app
+        .client
+        .post(format!("{}/api/v1/boundaries/import", w.app.base))
+        .bearer_auth(&w.admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let r = crate::support::TestApp::read(response).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["created"],
+        cadre_domain::boundary::MAX_DEPTH,
+        "{}",
+        r.body
+    );
+    let too_deep = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "too_deep")
+        .count();
+    assert!(too_deep >= 1, "{}", r.body);
+    let deepest = w
+        .app
+        .get(&format!("/api/v1/boundaries/{}", code(20)), &w.admin)
+        .await;
+    assert_eq!(deepest.status, StatusCode::OK, "{}", deepest.body);
+    let beyond = w
+        .app
+        .get(&format!("/api/v1/boundaries/{}", code(21)), &w.admin)
+        .await;
+    assert_eq!(beyond.status, StatusCode::NOT_FOUND);
+    let one = w
+        .app
+        .post(
+            "/api/v1/boundaries",
+            &w.admin,
+            json!({"code": "DEEPER", "name": "Deeper", "level": "L21", "parent_code": code(20)}),
+        )
+        .await;
+    assert_eq!(
+        one.error_code_of("parent_code").as_deref(),
+        Some("too_deep"),
+        "{}",
+        one.body
+    );
+}
