@@ -200,6 +200,20 @@ pub async fn seed(cadre: &Cadre) -> Result<String, String> {
     if existing > 0 {
         return Ok("Demo: the database already has users; nothing was added. Demo staff sign in with the password printed when the demo was created.".into());
     }
+    // Several processes started together on an empty database: one seeds, the others
+    // leave it to that one.
+    let claimed = async {
+        let mut tx = cadre.db().begin().await?;
+        let now = cadre_store::timestamp(Utc::now());
+        let claimed = cadre_store::locks::claim_once(&mut tx, "demo data", &now).await?;
+        tx.commit().await?;
+        Ok::<bool, cadre_store::StoreError>(claimed)
+    }
+    .await
+    .map_err(|e| e.to_string())?;
+    if !claimed {
+        return Ok("Demo: another process is creating the demo data (or did); nothing was added here. Demo staff sign in with the password that process printed.".into());
+    }
     cadre
         .import_boundaries(&operator, &meta, BOUNDARIES.as_bytes())
         .await

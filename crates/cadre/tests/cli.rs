@@ -691,6 +691,39 @@ async fn boundaries_import_with_bad_rows_fails_but_keeps_the_good_rows() {
     }
 }
 
+/// Three `serve --demo` started together on one empty database: each serves, and the
+/// demo data is there once.
+#[tokio::test]
+async fn three_demo_servers_started_together_seed_once() {
+    let ctx = Ctx::new().await;
+    let (a, b, c) = tokio::join!(
+        ctx.serve(&["--demo"]),
+        ctx.serve(&["--demo"]),
+        ctx.serve(&["--demo"])
+    );
+    let servers = [a, b, c];
+    let client = http();
+    // The demo's documented staff password.
+    let token = login(&client, &servers[0].base, "admin", "demo-cadre-2026").await;
+    for server in &servers {
+        let (status, _) = get(&client, &server.base, &token, "/readyz").await;
+        assert_eq!(status, 200);
+    }
+    let users = get_ok(
+        &client,
+        &servers[1].base,
+        &token,
+        "/api/v1/users?status=all&q=sup.tete",
+    )
+    .await;
+    assert_eq!(users["total"], 1, "one demo supervisor of Tete: {users}");
+    let campaigns = get_ok(&client, &servers[2].base, &token, "/api/v1/campaigns").await;
+    assert_eq!(
+        campaigns["total"], 2,
+        "the demo's two campaigns once: {campaigns}"
+    );
+}
+
 #[tokio::test]
 async fn serve_demo_prints_working_credentials_and_seeds_only_once() {
     let ctx = Ctx::new().await;

@@ -64,3 +64,16 @@ pub async fn lock_name(conn: &mut Conn, scope: &str, name: &str) -> Result<(), S
         .await?;
     Ok(())
 }
+
+/// Claims the one-time work `name` for the caller (seeding demo data when several
+/// processes start together on an empty database): true for exactly one caller ever.
+pub async fn claim_once(conn: &mut Conn, name: &str, now: &str) -> Result<bool, StoreError> {
+    let claimed = Sql::new("INSERT INTO one_time_claims (name, claimed_at) VALUES (")
+        .bind(name)
+        .push(", ")
+        .bind(now)
+        .push(") ON CONFLICT (name) DO NOTHING")
+        .execute(conn)
+        .await?;
+    Ok(claimed == 1)
+}

@@ -747,6 +747,16 @@ Migration {
     )"],
     sqlite: &[],
     postgres: &[],
+},
+Migration {
+    version: 15,
+    name: "one-time work claimed by one process of several started together",
+    shared: &["CREATE TABLE one_time_claims (
+        name TEXT PRIMARY KEY,
+        claimed_at TEXT NOT NULL
+    )"],
+    sqlite: &[],
+    postgres: &[],
 }];
 
 fn render(statement: &str, backend: Backend) -> String {
