@@ -3,10 +3,11 @@
 //! `VACUUM INTO` reads the whole database inside one read transaction, so the copy is
 //! exactly the database as of one instant: every change committed before it started and
 //! none half-applied, while the service keeps writing (WAL lets readers and the writer
-//! run side by side). The copy is written next to FILE under a temporary name, checked
-//! with `PRAGMA integrity_check`, and only then renamed to FILE, so an interrupted backup
-//! never leaves a file that looks complete. PostgreSQL has its own tool for this
-//! (`pg_dump`); the README says how.
+//! run side by side). The copy is written next to FILE under a name of its own, checked
+//! with `PRAGMA integrity_check`, and only then linked to FILE (never over an existing
+//! one), so an interrupted backup never leaves a file that looks complete, and of
+//! several run at once to the same FILE exactly one lands. PostgreSQL has its own tool
+//! for this (`pg_dump`); the README says how.
 
 use std::path::{Path, PathBuf};
 
@@ -35,9 +36,9 @@ pub async fn run(database_url: &str, file: &Path) -> Result<String, String> {
             file.display()
         ));
     }
+    // Each run writes its own partial file: several backups to one FILE at once must
+    // not delete each other's work.
     let partial = partial_name(file);
-    // A leftover from an interrupted run is ours to replace.
-    let _ = std::fs::remove_file(&partial);
 
     let db = Db::connect(
         database_url,
@@ -58,9 +59,16 @@ pub async fn run(database_url: &str, file: &Path) -> Result<String, String> {
         let _ = std::fs::remove_file(&partial);
         return Err(reason);
     }
-    std::fs::rename(&partial, file).map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        format!("moving the copy to {}: {e}", file.display())
+    // A hard link never replaces an existing file: of overlapping runs, the first to
+    // finish names FILE and the others say it exists, so exactly one backup is there.
+    let linked = std::fs::hard_link(&partial, file);
+    let _ = std::fs::remove_file(&partial);
+    linked.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!(
+            "{} was written meanwhile by another backup; this copy was discarded",
+            file.display()
+        ),
+        _ => format!("moving the copy to {}: {e}", file.display()),
     })?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
@@ -139,9 +147,11 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     }
 }
 
+/// `FILE.partial-<pid>`, beside FILE (a link cannot cross file systems).
 fn partial_name(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
-    name.push(".partial");
+    // One backup per process: the process id tells concurrent runs apart.
+    name.push(format!(".partial-{}", std::process::id()));
     PathBuf::from(name)
 }
 

@@ -39,9 +39,14 @@ async fn backup_while_writing_restores_every_committed_change() {
         "{}",
         backup.describe()
     );
+    let leftovers: Vec<_> = std::fs::read_dir(ctx.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
+        .collect();
     assert!(
-        !ctx.dir.path().join("copy.db.partial").exists(),
-        "no partial file is left behind"
+        leftovers.is_empty(),
+        "no partial file is left behind: {leftovers:?}"
     );
 
     // The copy alone is consistent: each user with its audit event, and it holds every
@@ -123,4 +128,52 @@ async fn backup_refuses_to_overwrite_a_file_or_copy_a_missing_database() {
     assert!(reason.contains("no database file"), "{reason}");
     assert!(!missing.exists(), "the missing database is not created");
     assert!(!target.exists());
+}
+
+/// Four backups to one file at once: exactly one lands, the others say why, the file
+/// is a sound copy, and no partial file is left behind.
+#[tokio::test]
+async fn overlapping_backups_to_one_file_leave_exactly_one_sound_copy() {
+    let ctx = Ctx::new().await;
+    if !ctx.db.url.starts_with("sqlite:") {
+        return; // PostgreSQL backups are pg_dump's (see the test above)
+    }
+    ctx.create_root().await;
+    let target = ctx.dir.path().join("same.db");
+    let target_text = target.to_str().unwrap().to_owned();
+    let backup = || run(ctx.cadre(&["backup", &target_text]), None);
+    let (a, b, c, d) = tokio::join!(backup(), backup(), backup(), backup());
+    let outcomes = [a, b, c, d];
+    let landed = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        landed,
+        1,
+        "exactly one backup lands: {:?}",
+        outcomes.iter().map(Outcome::describe).collect::<Vec<_>>()
+    );
+    for refused in outcomes.iter().filter(|o| !o.status.success()) {
+        let reason = refused.reason("an overlapping backup");
+        assert!(reason.contains("same.db"), "{reason}");
+    }
+    let copy = inspect(&format!("sqlite://{target_text}")).await;
+    let verdict = column(
+        &copy,
+        "SELECT integrity_check AS v FROM pragma_integrity_check",
+    )
+    .await;
+    assert_eq!(verdict, vec!["ok".to_owned()]);
+    assert_eq!(
+        column(&copy, "SELECT username AS v FROM users").await,
+        vec![ADMIN.to_owned()]
+    );
+    copy.close().await;
+    let leftovers: Vec<_> = std::fs::read_dir(ctx.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no partial file is left behind: {leftovers:?}"
+    );
 }
