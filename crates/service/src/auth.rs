@@ -55,7 +55,7 @@ fn count_in_window(windows: &Mutex<HashMap<String, (Instant, u32)>>, key: &str) 
 /// how many there were so far.
 fn worth_recording(n: u32) -> bool {
     let mut n = n;
-    while n >= 10 && n % 10 == 0 {
+    while n >= 10 && n.is_multiple_of(10) {
         n /= 10;
     }
     n == 1

@@ -266,7 +266,7 @@ impl Cadre {
                 meta,
                 Event::new("assignment.update")
                     .target("user", &user_id, &label)
-                    .before(&crate::assignments::view(old, today))
+                    .before(crate::assignments::view(old, today))
                     .after(serde_json::json!({
                         "assignment": crate::assignments::view(a, today),
                         "cause": "campaign.update",

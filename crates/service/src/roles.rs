@@ -80,6 +80,9 @@ fn valid_role_code(code: &str) -> bool {
 pub(crate) async fn ensure_builtin(cadre: &Cadre) -> Result<()> {
     let now = cadre_store::timestamp(cadre.clock.now());
     let mut tx = cadre.db.begin().await?;
+    // Processes started together each run this; one at a time, the later ones find
+    // the roles the first created.
+    cadre_store::locks::lock_name(&mut tx, "bootstrap", "built-in roles").await?;
     let existing = store::list(&mut tx).await?;
     for builtin in BuiltinRole::ALL {
         let actions: Vec<String> = builtin

@@ -26,15 +26,18 @@ async fn healthz() -> impl IntoResponse {
 /// The process can serve: the database answers, takes a write, and its schema is current.
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let db = state.cadre.db();
+    // Not ready for a while: the load balancer asks again after `Retry-After`.
+    let not_ready = |code: &str, detail: &str| {
+        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, detail);
+        error.retry_after = Some(5);
+        error
+    };
     if let Err(e) = db.ping().await {
         tracing::warn!(error = %e, "readiness: database unreachable");
-        let mut error = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(not_ready(
             "database_unavailable",
             "the database does not answer",
-        );
-        error.retry_after = Some(5);
-        return Err(error);
+        ));
     }
     let version = cadre_store::migrate::current_version(db).await.unwrap_or(0);
     let latest = cadre_store::migrate::latest_version();
@@ -47,13 +50,10 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     }
     if let Err(e) = db.probe_writes().await {
         tracing::warn!(error = %e, "readiness: the database refuses writes");
-        let mut error = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(not_ready(
             "database_read_only",
             "the database answers but does not take writes",
-        );
-        error.retry_after = Some(5);
-        return Err(error);
+        ));
     }
     Ok(Json(json!({
         "status": "ready",

@@ -2,6 +2,19 @@
 
 use super::*;
 
+/// No `FILE.partial-…` of a backup is left in `dir`.
+fn assert_no_partial_file(dir: &std::path::Path) {
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no partial file is left behind: {leftovers:?}"
+    );
+}
+
 #[tokio::test]
 async fn backup_while_writing_restores_every_committed_change() {
     let ctx = Ctx::new().await;
@@ -39,15 +52,7 @@ async fn backup_while_writing_restores_every_committed_change() {
         "{}",
         backup.describe()
     );
-    let leftovers: Vec<_> = std::fs::read_dir(ctx.dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no partial file is left behind: {leftovers:?}"
-    );
+    assert_no_partial_file(ctx.dir.path());
 
     // The copy alone is consistent: each user with its audit event, and it holds every
     // user acknowledged before the backup began and none acknowledged after it ended.
@@ -167,13 +172,5 @@ async fn overlapping_backups_to_one_file_leave_exactly_one_sound_copy() {
         vec![ADMIN.to_owned()]
     );
     copy.close().await;
-    let leftovers: Vec<_> = std::fs::read_dir(ctx.dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no partial file is left behind: {leftovers:?}"
-    );
+    assert_no_partial_file(ctx.dir.path());
 }

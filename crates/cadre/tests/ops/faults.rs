@@ -216,18 +216,7 @@ async fn database_outage_answers_503_and_service_resumes_by_itself() {
     assert_eq!(status, 503, "sign-in while the database is away: {refused}");
 
     outage.restore();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = get(&client, &server.base, &token, "/readyz").await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/readyz did not recover within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_ready(&client, &server.base).await;
     get_ok(&client, &server.base, &token, &me_path).await;
     login(&client, &server.base, ADMIN, ADMIN_PASSWORD).await;
 
@@ -304,6 +293,22 @@ async fn read_only_database_refuses_writes_clearly_and_keeps_reads() {
         before,
         "the file is unchanged"
     );
+}
+
+/// Polls `/readyz` until it answers 200, for at most 30 s.
+async fn wait_until_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = get(client, base, "none", "/readyz").await;
+        if status == 200 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz did not recover within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A tmpfs of a few megabytes, mounted for one test and unmounted after it.
@@ -442,18 +447,7 @@ async fn a_full_disk_acknowledges_only_what_is_on_it_and_recovers_without_a_rest
 
     // Space comes back; the same process recovers by itself.
     std::fs::remove_file(&filler).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = get(&client, &server.base, "none", "/readyz").await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/readyz did not recover within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_ready(&client, &server.base).await;
     let (status, user) = body(create(n).await.unwrap()).await;
     assert_eq!(status, 201, "a create once space is back: {user}");
     acknowledged.push(user["id"].as_str().unwrap().to_owned());
