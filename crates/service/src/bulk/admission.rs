@@ -36,12 +36,34 @@ impl Default for UploadGate {
 /// An upload let in: it counts against its user until dropped, and holds one of the
 /// parsing permits.
 pub(crate) struct Admitted {
-    checking: Arc<Mutex<HashMap<String, i64>>>,
-    user: String,
+    _checking: Checking,
     _parsing: OwnedSemaphorePermit,
 }
 
-impl Drop for Admitted {
+/// One upload of `user` being checked; counted from creation to drop, whatever the
+/// outcome, so every early return releases it.
+struct Checking {
+    checking: Arc<Mutex<HashMap<String, i64>>>,
+    user: String,
+}
+
+impl Checking {
+    /// Counts one more upload of `user`; answers the guard and the count.
+    fn start(checking: &Arc<Mutex<HashMap<String, i64>>>, user: &str) -> (Self, i64) {
+        let mut map = checking.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(user.to_owned()).or_insert(0);
+        *n += 1;
+        let count = *n;
+        drop(map);
+        let guard = Self {
+            checking: Arc::clone(checking),
+            user: user.to_owned(),
+        };
+        (guard, count)
+    }
+}
+
+impl Drop for Checking {
     fn drop(&mut self) {
         let mut checking = self.checking.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(n) = checking.get_mut(&self.user) {
@@ -58,36 +80,12 @@ impl Cadre {
     /// [`OPEN_JOBS_PER_USER`] jobs queued, running or being checked.
     pub(crate) async fn admit_upload(&self, actor: &Actor) -> Result<Admitted> {
         let gate = &self.uploads;
-        let being_checked = {
-            let mut checking = gate.checking.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = checking.entry(actor.user_id.clone()).or_insert(0);
-            *n += 1;
-            *n
-        };
-        let release = || {
-            let mut checking = gate.checking.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(n) = checking.get_mut(&actor.user_id) {
-                *n -= 1;
-            }
-        };
+        let (checking, being_checked) = Checking::start(&gate.checking, &actor.user_id);
         let open = {
-            let mut conn = match self.db.reader().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    release();
-                    return Err(e.into());
-                }
-            };
-            match cadre_store::bulk_jobs::open_jobs_of(&mut conn, &actor.user_id).await {
-                Ok(n) => n,
-                Err(e) => {
-                    release();
-                    return Err(e.into());
-                }
-            }
+            let mut conn = self.db.reader().await?;
+            cadre_store::bulk_jobs::open_jobs_of(&mut conn, &actor.user_id).await?
         };
         if open + being_checked > OPEN_JOBS_PER_USER {
-            release();
             return Err(ServiceError::TooManyRequests {
                 code: "too_many_jobs",
                 message: format!(
@@ -96,17 +94,12 @@ impl Cadre {
                 retry_after_secs: 30,
             });
         }
-        let admitted_user = actor.user_id.clone();
-        let parsing = match Arc::clone(&gate.parsing).acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => {
-                release();
-                return Err(ServiceError::Unavailable("the service is stopping".into()));
-            }
-        };
+        let parsing = Arc::clone(&gate.parsing)
+            .acquire_owned()
+            .await
+            .map_err(|_| ServiceError::Unavailable("the service is stopping".into()))?;
         Ok(Admitted {
-            checking: Arc::clone(&gate.checking),
-            user: admitted_user,
+            _checking: checking,
             _parsing: parsing,
         })
     }
